@@ -1,0 +1,326 @@
+"""Load and validate the municipality configuration (one TOML file).
+
+The admin edits one file; everything site-specific (numbers, queues, hours, endpoints) is
+data in it. It is validated completely at load so that a typo stops the service at start
+with ``kcc.toml:42: queues[1].ring_timeout: ...`` instead of surfacing as a wrong call
+route at 9:00 on a Monday. Secrets never live in the file: it names environment
+variables (``*_env`` keys) that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from telephony.toml_lines import find_line, line_index
+
+Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``problems`` are ``file:line: path: message``."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def normalise_number(raw: str, region: str = "NL") -> str:
+    """E.164 form of a Dutch or international number; raises ValueError when invalid."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {raw!r} ({exc})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"not a valid phone number: {raw!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def dialled_digits(e164: str) -> str:
+    """The digits a Dutch trunk delivers for a number: national form without spaces."""
+    parsed = phonenumbers.parse(e164, None)
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return re.sub(r"\D", "", national)
+
+
+class KccSection(_Strict):
+    name: str = Field(min_length=1, max_length=120)
+    timezone: str = "Europe/Amsterdam"
+    default_language: Literal["nl", "en"] = "nl"
+    languages: list[Literal["nl", "en"]] = ["nl", "en"]
+    max_transfers: int = Field(default=1, ge=0, le=5)
+    callback_promise_working_days: int = Field(default=2, ge=1, le=20)
+
+
+class ServiceSection(_Strict):
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    agi_host: str = "127.0.0.1"
+    agi_port: int = Field(default=4573, ge=1, le=65535)
+    instance_id: str = "kcc-1"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class AsteriskSection(_Strict):
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_user: str = "kcc"
+    ami_secret_env: str = "KCC_AMI_SECRET"
+    ami_action_timeout: float = Field(default=5.0, gt=0, le=120)
+    ami_ping_interval: float = Field(default=10.0, gt=0, le=300)
+    sip_bind: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+    http_port: int = Field(default=8088, ge=1, le=65535)
+    wss_port: int = Field(default=8089, ge=1, le=65535)
+    trunk_match: list[str] = ["127.0.0.1"]
+    # Where Asterisk reaches the service's FastAGI server (may differ from agi_host).
+    agi_url_host: str = "127.0.0.1"
+
+
+class DatabaseSection(_Strict):
+    dsn_env: str = "KCC_DATABASE_URL"
+    default_dsn: str = "postgresql://postgres@127.0.0.1:5432/kcc"
+    min_pool: int = Field(default=1, ge=1)
+    max_pool: int = Field(default=10, ge=1)
+
+
+class RedisSection(_Strict):
+    url_env: str = "KCC_REDIS_URL"
+    default_url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = Field(default="kcc:", pattern=r"^[A-Za-z0-9:_-]{1,32}$")
+
+
+class Municipality(_Strict):
+    id: Ident
+    name: str = Field(min_length=1, max_length=120)
+    address: str = ""
+    spoken_name: str = ""
+
+
+class Number(_Strict):
+    """A public number (a 14 number) and the municipalities it serves."""
+
+    number: str
+    municipalities: list[Ident] = Field(min_length=1)
+
+    @field_validator("number")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        return normalise_number(value)
+
+    @property
+    def e164(self) -> str:
+        return self.number
+
+    @property
+    def digits(self) -> str:
+        """As the trunk delivers it, e.g. ``140180``."""
+        return dialled_digits(self.number)
+
+
+class Queue(_Strict):
+    id: Ident
+    name: str = Field(min_length=1, max_length=80)
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear",
+                      "wrandom", "rrordered"] = "rrmemory"
+    ring_timeout: int = Field(default=15, ge=3, le=120)
+    wrapup_seconds: int = Field(default=30, ge=0, le=900)
+    max_wait_seconds: int = Field(default=900, ge=30, le=7200)
+    service_level_seconds: int = Field(default=20, ge=5, le=300)
+    service_level_target: float = Field(default=0.8, gt=0, le=1)
+    general: bool = False
+
+
+def _parse_span(span: str) -> tuple[time, time]:
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", span)
+    if not match:
+        raise ValueError(f"opening hours must look like '08:30-17:00', got {span!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if not (0 <= h1 < 24 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+        raise ValueError(f"no such time in {span!r}")
+    start, end = time(h1, m1), time(23, 59, 59) if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"closing time must be after opening time in {span!r}")
+    return start, end
+
+
+class Hours(_Strict):
+    """Weekly opening hours; a day is a list of spans like ``"08:30-12:00"``."""
+
+    monday: list[str] = []
+    tuesday: list[str] = []
+    wednesday: list[str] = []
+    thursday: list[str] = []
+    friday: list[str] = []
+    saturday: list[str] = []
+    sunday: list[str] = []
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _spans(cls, value: list[str]) -> list[str]:
+        for span in value:
+            _parse_span(span)
+        return value
+
+    def spans(self, weekday: int) -> list[tuple[time, time]]:
+        """Spans for ``weekday`` (0 = Monday)."""
+        return [_parse_span(s) for s in getattr(self, WEEKDAYS[weekday])]
+
+
+class DemoAgent(_Strict):
+    """An agent the demo and tests create; real agents live in PostgreSQL."""
+
+    login: Ident
+    name: str
+    queues: list[Ident] = []
+
+
+class Config(_Strict):
+    kcc: KccSection
+    service: ServiceSection = ServiceSection()
+    asterisk: AsteriskSection = AsteriskSection()
+    database: DatabaseSection = DatabaseSection()
+    redis: RedisSection = RedisSection()
+    municipalities: list[Municipality] = Field(min_length=1)
+    numbers: list[Number] = Field(min_length=1)
+    queues: list[Queue] = Field(min_length=1)
+    hours: Hours = Hours()
+    agents: list[DemoAgent] = []
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> Config:
+        muni_ids = [m.id for m in self.municipalities]
+        _unique(muni_ids, "municipalities", "id")
+        _unique([q.id for q in self.queues], "queues", "id")
+        _unique([n.number for n in self.numbers], "numbers", "number")
+        _unique([a.login for a in self.agents], "agents", "login")
+        for i, number in enumerate(self.numbers):
+            for ref in number.municipalities:
+                if ref not in muni_ids:
+                    raise _located(("numbers", i, "municipalities"),
+                                   f"unknown municipality {ref!r} (known: {', '.join(muni_ids)})")
+        generals = [q.id for q in self.queues if q.general]
+        if len(generals) != 1:
+            raise _located(("queues",), "exactly one queue must have general = true "
+                           f"(the fallback when the service is down); found {generals or 'none'}")
+        queue_ids = {q.id for q in self.queues}
+        for i, agent in enumerate(self.agents):
+            for ref in agent.queues:
+                if ref not in queue_ids:
+                    raise _located(("agents", i, "queues"), f"unknown queue {ref!r}")
+        return self
+
+    @property
+    def general_queue(self) -> Queue:
+        return next(q for q in self.queues if q.general)
+
+    def number_for_digits(self, digits: str) -> Number | None:
+        """The configured number a trunk delivered (``140180``, ``+31140180``...)."""
+        try:
+            e164 = normalise_number(digits)
+        except ValueError:
+            return None
+        return next((n for n in self.numbers if n.e164 == e164), None)
+
+    def ami_secret(self) -> str:
+        return _env(self.asterisk.ami_secret_env, "kcc-demo-secret")
+
+    def database_dsn(self) -> str:
+        return os.environ.get(self.database.dsn_env) or self.database.default_dsn
+
+    def redis_url(self) -> str:
+        return os.environ.get(self.redis.url_env) or self.redis.default_url
+
+
+class _LocatedError(ValueError):
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+def _located(loc: tuple[str | int, ...], message: str) -> _LocatedError:
+    return _LocatedError(loc, message)
+
+
+def _unique(values: list[str], section: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise _located((section, i, key), f"duplicate {key} {value!r}")
+        seen.add(value)
+
+
+def _env(name: str, demo_default: str) -> str:
+    """A secret from the environment; the demo default only when KCC_DEMO=1."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    if os.environ.get("KCC_DEMO") == "1":
+        return demo_default
+    raise ConfigError([f"environment variable {name} is not set (it holds a secret)"])
+
+
+def _format_loc(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and validate ``path``; raise ConfigError naming file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, name: str = "kcc.toml") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib puts "(at line N, column M)" in its message.
+        match = re.search(r"line (\d+)", str(exc))
+        where = f"{name}:{match.group(1)}" if match else name
+        raise ConfigError([f"{where}: TOML syntax error: {exc}"]) from None
+    index = line_index(text)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            inner = err.get("ctx", {}).get("error")
+            if isinstance(inner, _LocatedError):
+                loc, message = inner.loc, str(inner)
+            else:
+                message = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    message = "unknown key (misspelt?)"
+            line = find_line(index, loc)
+            where = f"{name}:{line}" if line else name
+            problems.append(f"{where}: {_format_loc(loc)}: {message}")
+        raise ConfigError(problems) from None
