@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,10 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from ivr.hours import WEEKDAYS as WEEKDAYS  # re-exported: it used to be defined here
+from ivr.hours import Hours
 from telephony.toml_lines import find_line, line_index
 
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class ConfigError(Exception):
@@ -148,42 +148,6 @@ class Queue(_Strict):
     service_level_seconds: int = Field(default=20, ge=5, le=300)
     service_level_target: float = Field(default=0.8, gt=0, le=1)
     general: bool = False
-
-
-def _parse_span(span: str) -> tuple[time, time]:
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", span)
-    if not match:
-        raise ValueError(f"opening hours must look like '08:30-17:00', got {span!r}")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if not (0 <= h1 < 24 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
-        raise ValueError(f"no such time in {span!r}")
-    start, end = time(h1, m1), time(23, 59, 59) if h2 == 24 else time(h2, m2)
-    if end <= start:
-        raise ValueError(f"closing time must be after opening time in {span!r}")
-    return start, end
-
-
-class Hours(_Strict):
-    """Weekly opening hours; a day is a list of spans like ``"08:30-12:00"``."""
-
-    monday: list[str] = []
-    tuesday: list[str] = []
-    wednesday: list[str] = []
-    thursday: list[str] = []
-    friday: list[str] = []
-    saturday: list[str] = []
-    sunday: list[str] = []
-
-    @field_validator(*WEEKDAYS)
-    @classmethod
-    def _spans(cls, value: list[str]) -> list[str]:
-        for span in value:
-            _parse_span(span)
-        return value
-
-    def spans(self, weekday: int) -> list[tuple[time, time]]:
-        """Spans for ``weekday`` (0 = Monday)."""
-        return [_parse_span(s) for s in getattr(self, WEEKDAYS[weekday])]
 
 
 class DemoAgent(_Strict):

@@ -1,0 +1,29 @@
+"""Prometheus metrics of one service instance (own registry: tests run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.ami_events = Counter("kcc_ami_events_total", "AMI events applied to the model",
+                                  registry=r)
+        self.ami_connects = Counter("kcc_ami_connects_total", "AMI logins", registry=r)
+        self.ami_connected = Gauge("kcc_ami_connected", "1 while logged in to AMI", registry=r)
+        self.ami_backlog = Gauge("kcc_ami_backlog", "AMI events waiting for the model",
+                                 registry=r)
+        self.domain_events = Counter("kcc_domain_events_total", "Domain events published",
+                                     ["event"], registry=r)
+        self.live_calls = Gauge("kcc_live_calls", "Calls in progress", registry=r)
+        self.calls_ended = Counter("kcc_calls_ended_total", "Calls ended", ["direction"],
+                                   registry=r)
+        self.apply_seconds = Histogram(
+            "kcc_model_apply_seconds", "Time to apply one AMI item to the model",
+            buckets=(1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2), registry=r)
+        self.subscriber_failures = Counter("kcc_subscriber_failures_total",
+                                           "Domain-event subscriber errors", registry=r)
+        self.agi_sessions = Counter("kcc_agi_sessions_total", "FastAGI sessions", ["route"],
+                                    registry=r)

@@ -1,0 +1,140 @@
+"""HTTP surface of the service: health, metrics, OpenAPI and the read API.
+
+The OpenAPI document is written here, next to the routes it describes, and
+``tests/unit/test_openapi.py`` fails when a route and the document disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+if TYPE_CHECKING:
+    from telephony.service import KccService
+
+SERVICE_KEY: web.AppKey[KccService] = web.AppKey("service")
+LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    health = await request.app[SERVICE_KEY].health()
+    return web.json_response(health, status=200 if health["ok"] else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[SERVICE_KEY].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+async def live_calls(request: web.Request) -> web.Response:
+    model = request.app[SERVICE_KEY].model
+    return web.json_response({"calls": [c.to_record() for c in model.calls.values()]})
+
+
+async def call_record(request: web.Request) -> web.Response:
+    linkedid = request.match_info["linkedid"]
+    if not LINKEDID.match(linkedid):
+        return _error(400, "bad_linkedid", "linkedid must be 1-64 characters [0-9A-Za-z._-]")
+    service = request.app[SERVICE_KEY]
+    live = service.model.calls.get(linkedid)
+    if live is not None:
+        return web.json_response({"live": True, "call": live.to_record()})
+    assert service.calls is not None
+    record = await service.calls.get(linkedid)
+    if record is None:
+        return _error(404, "not_found", f"no call {linkedid}")
+    return web.json_response({"live": False, "call": record})
+
+
+async def agents(request: web.Request) -> web.Response:
+    book = request.app[SERVICE_KEY].model.agents
+    return web.json_response({"agents": [a.to_dict() for a in book.agents.values()]})
+
+
+ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/healthz", healthz),
+    ("GET", "/metrics", metrics),
+    ("GET", "/api/openapi.json", openapi),
+    ("GET", "/api/calls", live_calls),
+    ("GET", "/api/calls/{linkedid}", call_record),
+    ("GET", "/api/agents", agents),
+]
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return _error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+        raise
+
+
+def build_app(service: KccService) -> web.Application:
+    app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024)
+    app[SERVICE_KEY] = service
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+    return app
+
+
+def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_CALL = {"$ref": "#/components/schemas/Call"}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "kcc-telefonie", "version": "0.1.0",
+             "description": "Telephone channel of a Dutch municipal KCC on Asterisk."},
+    "paths": {
+        "/healthz": {"get": {"summary": "AMI, PostgreSQL and Redis reachability",
+                             "responses": {"200": _json("all answer"),
+                                           "503": _json("something does not answer")}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics",
+                             "responses": {"200": {"description": "text exposition format",
+                                                   "content": {"text/plain": {}}}}}},
+        "/api/openapi.json": {"get": {"summary": "This document",
+                                      "responses": {"200": _json("OpenAPI 3.1")}}},
+        "/api/calls": {"get": {"summary": "Calls in progress (live model)",
+                               "responses": {"200": _json("live calls", {
+                                   "type": "object",
+                                   "properties": {"calls": {"type": "array",
+                                                            "items": _CALL}}})}}},
+        "/api/calls/{linkedid}": {"get": {
+            "summary": "One call: live if in progress, else its stored record",
+            "parameters": [{"name": "linkedid", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": LINKEDID.pattern}}],
+            "responses": {"200": _json("the call", {
+                "type": "object", "properties": {"live": {"type": "boolean"}, "call": _CALL}}),
+                "400": _json("malformed linkedid", _ERROR),
+                "404": _json("unknown call", _ERROR)}}},
+        "/api/agents": {"get": {"summary": "Agents and their live state",
+                                "responses": {"200": _json("agents")}}},
+    },
+    "components": {"schemas": {
+        "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"}}}}},
+        "Call": {"type": "object", "properties": {
+            "linkedid": {"type": "string"}, "direction": {"type": "string"},
+            "caller_number": {"type": "string"}, "caller_name": {"type": "string"},
+            "dialled": {"type": "string"}, "queue": {"type": "string"},
+            "answered_by": {"type": "string"}, "wait_seconds": {"type": ["number", "null"]},
+            "transfers": {"type": "array"}, "abandoned": {"type": "boolean"}}},
+    }},
+}

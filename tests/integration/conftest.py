@@ -1,0 +1,120 @@
+"""Fixtures for tests against the real sandbox Asterisk 22 (``telephony.sandbox``).
+
+The sandbox is brought up once per session. When it cannot be brought up the tests FAIL:
+a skipped integration suite looks green in CI while nothing was tested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from panoramisk import Manager
+from panoramisk.message import Message
+
+from telephony import sandbox as sandbox_mod
+from telephony.config import Config, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_CONFIG = REPO / "config" / "demo.toml"
+
+
+@pytest.fixture(scope="session")
+def kcc_config() -> Config:
+    os.environ["KCC_DEMO"] = "1"
+    return load_config(DEMO_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def sandbox(kcc_config: Config) -> str:
+    try:
+        return sandbox_mod.up(kcc_config)
+    except sandbox_mod.SandboxError as exc:
+        pytest.fail(f"the sandbox Asterisk could not be brought up:\n{exc}", pytrace=False)
+
+
+class Ami:
+    """A connected panoramisk Manager plus an in-order record of every event.
+
+    panoramisk dispatches events to callbacks without ordering guarantees and has no
+    per-action timeout (some responses never complete, see the pitfalls notes): tests
+    go through ``action`` (always bounded) and ``wait_event`` instead.
+    """
+
+    def __init__(self, manager: Manager):
+        self.manager = manager
+        self.events: list[Message] = []
+        self._changed = asyncio.Event()
+        manager.register_event("*", self._on_event)
+
+    def _on_event(self, _manager: Manager, event: Message) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def action(self, action: dict[str, str], timeout: float = 5.0) -> Any:
+        """Send ``action``; its response (a Message, or a list for event lists)."""
+        return await asyncio.wait_for(self.manager.send_action(dict(action)), timeout)
+
+    def find(self, name: str, since: int = 0,
+             where: Callable[[Message], bool] | None = None) -> list[Message]:
+        return [e for e in self.events[since:]
+                if e.event == name and (where is None or where(e))]
+
+    async def wait_event(self, name: str, timeout: float = 10.0, since: int = 0,
+                         where: Callable[[Message], bool] | None = None) -> Message:
+        """The first event ``name`` (after index ``since``) for which ``where`` holds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = self.find(name, since, where)
+            if found:
+                return found[0]
+            left = deadline - loop.time()
+            if left <= 0:
+                seen = sorted({e.event for e in self.events[since:]})
+                raise AssertionError(f"no {name} event within {timeout} s; saw: {seen}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                pass
+
+    def mark(self) -> int:
+        return len(self.events)
+
+
+async def connect_ami(config: Config, username: str | None = None,
+                      secret: str | None = None) -> Manager:
+    """Log in with panoramisk; raises AssertionError when the login is refused."""
+    a = config.asterisk
+    manager = Manager(loop=asyncio.get_running_loop(), host=a.ami_host, port=a.ami_port,
+                      username=username or a.ami_user, secret=secret or config.ami_secret(),
+                      ping_delay=60, ping_interval=60, events="on")
+    # panoramisk reconnects for ever after close(); a test's connection must just end.
+    manager.connection_lost = lambda exc: None
+    await asyncio.wait_for(manager.connect(), 5)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while manager.authenticated_future is None and not manager.authenticated:
+        if loop.time() > deadline:
+            raise AssertionError("AMI login was never sent")
+        await asyncio.sleep(0.01)
+    if manager.authenticated_future is not None:
+        await asyncio.wait_for(asyncio.shield(manager.authenticated_future), 5)
+        await asyncio.sleep(0)
+    return manager
+
+
+@pytest.fixture
+async def ami(sandbox: str, kcc_config: Config) -> AsyncIterator[Ami]:
+    manager = await connect_ami(kcc_config)
+    assert manager.authenticated, "AMI login with the configured (limited) user failed"
+    client = Ami(manager)
+    try:
+        yield client
+    finally:
+        manager.close()

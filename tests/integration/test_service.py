@@ -1,0 +1,278 @@
+"""The service against the real sandbox Asterisk, PostgreSQL and Redis.
+
+Scripted callers are Originates of ``Local/<14 number>@kcc-inbound``; scripted agents are
+queue members ``Local/<login>@kcc-test-agent``. Every test asserts the three places a
+call shows up: the live model, Redis, and the PostgreSQL record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import asyncpg
+import pytest
+
+from telephony import sandbox
+from telephony.config import Config
+from telephony.events import CallEnded
+from telephony.service import KccService
+
+pytestmark = pytest.mark.asterisk
+
+TEST_DSN = "postgresql://postgres@127.0.0.1:5432/kcc_test"
+NAME = "Zoë Şahin-Çelik"
+
+
+def _test_config(config: Config, http_port: int = 8181) -> Config:
+    prefix = f"kcct{uuid.uuid4().hex[:6]}:"
+    return config.model_copy(update={
+        "service": config.service.model_copy(update={"http_port": http_port}),
+        "database": config.database.model_copy(update={"default_dsn": TEST_DSN,
+                                                       "dsn_env": "KCC_TEST_NO_SUCH_ENV"}),
+        "redis": config.redis.model_copy(update={"prefix": prefix,
+                                                 "url_env": "KCC_TEST_NO_SUCH_ENV"}),
+    })
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float = 15.0,
+                   what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Harness:
+    """One service instance plus handles to inspect what it wrote."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.service = KccService(config)
+        self.ended: list[CallEnded] = []
+
+    async def start(self) -> None:
+        await self.service.start()
+
+        async def collect(event):
+            if isinstance(event, CallEnded):
+                self.ended.append(event)
+
+        self.service.bus.subscribe("test-collector", collect)
+        await self.service.link.wait_connected(20)
+
+    async def stop(self) -> None:
+        await self.service.stop()
+
+    async def caller(self, number: str = "140180", wait: int = 6,
+                     name: str = NAME, cid: str = "0612345678") -> None:
+        await self.service.link.action(
+            "Originate", Channel=f"Local/{number}@kcc-inbound", Application="Wait",
+            Data=str(wait), CallerID=f'"{name}" <{cid}>', Async="true", timeout=10)
+
+    async def agent(self, login: str, queue: str = "algemeen", add: bool = True) -> None:
+        iface = f"Local/{login}@kcc-test-agent"
+        if add:
+            await self.service.link.action("QueueAdd", Queue=queue, Interface=iface,
+                                           MemberName=login, Penalty="0", Paused="false")
+        else:
+            try:
+                await self.service.link.action("QueueRemove", Queue=queue, Interface=iface)
+            except Exception:
+                pass
+
+    def inbound_call(self, name: str = NAME):
+        calls = [c for c in self.service.model.calls.values()
+                 if c.direction == "inbound" and c.caller_name == name]
+        return calls[0] if calls else None
+
+    async def row(self, linkedid: str) -> dict | None:
+        async with self.service.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
+        return dict(row) if row else None
+
+
+@pytest.fixture
+async def harness(kcc_config, sandbox):
+    h = Harness(_test_config(kcc_config))
+    await h.start()
+    yield h
+    for login in ("anna", "mehmet", "zoe"):
+        await h.agent(login, add=False)
+    await h.stop()
+
+
+async def test_answered_call_in_model_redis_and_postgres(harness: Harness):
+    await harness.agent("anna")
+    await harness.caller(wait=5)
+    call = await wait_for(harness.inbound_call, what="inbound call in the model")
+    linkedid = call.linkedid
+    redis = harness.service.redis
+    # Live in Redis while it lasts, with the UTF-8 name intact.
+    raw = await wait_for(lambda: redis.r.get(f"{redis.p}call:{linkedid}"), what="redis key")
+    assert json.loads(raw)["caller_name"] == NAME
+    await wait_for(lambda: call.answered_by == "anna", what="answered by anna")
+    assert call.queue == "algemeen"
+    assert call.dialled == "+31140180"
+    assert call.municipality == "", "14 0180 is shared: the municipality is asked, not assumed"
+    assert [o["agent"] for o in call.offered] == ["anna"]
+    await wait_for(lambda: any(e.linkedid == linkedid for e in harness.ended), timeout=20,
+                   what="call ended")
+    await harness.service.bus.drain()
+    row = await harness.row(linkedid)
+    assert row is not None
+    assert row["caller_name"] == NAME and row["caller_number"] == "0612345678"
+    assert row["queue"] == "algemeen" and row["answered_by"] == "anna"
+    assert row["dialled"] == "+31140180" and not row["abandoned"]
+    assert row["ended_at"] is not None and row["wait_seconds"] is not None
+    assert not await redis.r.exists(f"{redis.p}call:{linkedid}")
+    assert linkedid not in await redis.r.smembers(f"{redis.p}calls")
+
+
+async def test_single_municipality_number_sets_municipality(harness: Harness):
+    await harness.caller(number="140182", wait=3, name="Jan de Boer")
+    call = await wait_for(lambda: harness.inbound_call("Jan de Boer"), what="call")
+    await wait_for(lambda: call.municipality == "gouda", what="municipality from the AGI")
+    await wait_for(lambda: any(e.linkedid == call.linkedid for e in harness.ended), timeout=15,
+                   what="call ended")
+    await harness.service.bus.drain()
+    row = await harness.row(call.linkedid)
+    assert row["municipality"] == "gouda" and row["abandoned"] is True
+
+
+async def test_healthz_metrics_and_api(harness: Harness):
+    base = f"http://127.0.0.1:{harness.config.service.http_port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/healthz") as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            assert body["checks"]["ami"]["ok"] and body["checks"]["postgres"]["ok"]
+        async with http.get(f"{base}/metrics") as resp:
+            text = await resp.text()
+            assert "kcc_ami_events_total" in text and "kcc_ami_connected 1.0" in text
+        async with http.get(f"{base}/api/calls/no%20such") as resp:
+            assert resp.status == 400
+        async with http.get(f"{base}/api/calls/123.456") as resp:
+            assert resp.status == 404
+            assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_healthz_is_503_when_asterisk_is_down(kcc_config, sandbox):
+    config = _test_config(kcc_config, http_port=8182)
+    config = config.model_copy(update={"asterisk": config.asterisk.model_copy(
+        update={"ami_port": 5999})})
+    h = Harness(config)
+    await h.service.start()
+    try:
+        async with aiohttp.ClientSession() as http, \
+                http.get("http://127.0.0.1:8182/healthz") as resp:
+            body = await resp.json()
+            assert resp.status == 503 and body["checks"]["ami"]["ok"] is False
+            assert body["checks"]["redis"]["ok"] and body["checks"]["postgres"]["ok"]
+    finally:
+        await h.service.stop()
+
+
+async def test_service_restart_mid_call_keeps_one_complete_record(kcc_config, sandbox):
+    """Stop the service while a call is up; a new instance recovers it from Asterisk."""
+    config = _test_config(kcc_config)
+    first = Harness(config)
+    await first.start()
+    await first.agent("anna")
+    await first.caller(wait=8, name="Ömer Doğan")
+    call = await wait_for(lambda: first.inbound_call("Ömer Doğan"), what="call")
+    await wait_for(lambda: call.answered_by == "anna", what="answered")
+    linkedid, started = call.linkedid, call.started_at
+    await first.service.bus.drain()
+    assert (await first.row(linkedid))["ended_at"] is None
+    await first.stop()
+
+    second = Harness(config)
+    await second.start()
+    try:
+        recovered = await wait_for(lambda: second.service.model.calls.get(linkedid),
+                                   what="recovered call")
+        assert recovered.recovered
+        await wait_for(lambda: any(e.linkedid == linkedid for e in second.ended), timeout=20,
+                       what="recovered call ended")
+        await second.service.bus.drain()
+        async with second.service.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT * FROM calls WHERE linkedid = $1", linkedid)
+        assert len(rows) == 1
+        row = rows[0]
+        assert row["ended_at"] is not None and row["answered_by"] == "anna"
+        assert row["caller_name"] == "Ömer Doğan"
+        assert abs(row["started_at"].timestamp() - started) < 1.0
+    finally:
+        await second.agent("anna", add=False)
+        await second.stop()
+
+
+async def test_asterisk_restart_mid_call(harness: Harness, kcc_config):
+    """Asterisk restarts under a live call: reconnect, resync, one closed record."""
+    await harness.caller(wait=60, name="Renée van Dijk")
+    call = await wait_for(lambda: harness.inbound_call("Renée van Dijk"), what="call")
+    linkedid = call.linkedid
+    await harness.service.bus.drain()
+    connects = harness.service.link.connects
+    await asyncio.to_thread(sandbox.down)
+    await asyncio.to_thread(sandbox.up, kcc_config)
+    await wait_for(lambda: harness.service.link.connects > connects, timeout=40,
+                   what="AMI reconnect")
+    await wait_for(lambda: any(e.linkedid == linkedid for e in harness.ended), timeout=20,
+                   what="swept call")
+    await harness.service.bus.drain()
+    async with harness.service.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT * FROM calls WHERE linkedid = $1", linkedid)
+    assert len(rows) == 1 and rows[0]["ended_at"] is not None
+    assert "AMI link was down" in rows[0]["hangup_cause_text"]
+    # And calls work again after the restart.
+    await harness.caller(wait=2, name="Na Herstart")
+    await wait_for(lambda: harness.inbound_call("Na Herstart"), what="call after restart")
+
+
+async def test_calls_still_queue_when_the_service_is_down(kcc_config, sandbox):
+    """Noodvoorziening: no FastAGI server -> the dialplan queues in the general queue."""
+    from telephony.ami.link import AmiLink
+
+    c = kcc_config.asterisk
+    link = AmiLink(c.ami_host, c.ami_port, c.ami_user, kcc_config.ami_secret())
+    link.start()
+    try:
+        await link.wait_connected(15)
+        await link.action("Originate", Channel="Local/140180@kcc-inbound", Application="Wait",
+                          Data="3", CallerID='"Zonder Service" <0610000000>', Async="true")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            item = await asyncio.wait_for(link.next_item(), 10)
+            if (not hasattr(item, "action") and item.get("Event") == "QueueCallerJoin"
+                    and item.get("CallerIDName") == "Zonder Service"):
+                assert item.get("Queue") == kcc_config.general_queue.id
+                return
+        raise AssertionError("caller never reached the general queue")
+    finally:
+        await link.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_database():
+    async def reset():
+        try:
+            conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        except OSError:
+            return
+        try:
+            await conn.execute("DROP DATABASE IF EXISTS kcc_test WITH (FORCE)")
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
