@@ -24,7 +24,8 @@ class InboundRoute:
 
     async def __call__(self, request: Request) -> None:
         headers = request.headers
-        dialled = headers.get("agi_extension", "")[:32]
+        # The dialplan passes KCC_DIALLED (set from config, E.164) as the first argument.
+        dialled = (headers.get("agi_arg_1") or headers.get("agi_extension", ""))[:32]
         number = self.config.number_for_digits(dialled)
         variables = {"KCC_QUEUE": self.config.general_queue.id,
                      "KCC_LANG": self.config.kcc.default_language}

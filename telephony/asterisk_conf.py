@@ -99,7 +99,6 @@ def _context(config: Config) -> dict[str, Any]:
     return {
         "header": "Rendered by kcc-telefonie from the KCC config; do not edit, edit the "
                   "config and re-render.",
-        "system_name": re.sub(r"[^A-Za-z0-9_-]", "-", config.service.instance_id),
         "a": config.asterisk,
         "s": config.service,
         "numbers": numbers,

@@ -145,7 +145,7 @@ def pack_rootfs(rootfs: Path, target: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     cmd = (f"tar --numeric-owner -C '{rootfs}' -cf - . | zstd -q -T0 -3 -f -o '{tmp}'")
-    _run(["sh", "-c", f"set -o pipefail 2>/dev/null; {cmd}"], timeout=900)
+    _run(["bash", "-o", "pipefail", "-c", cmd], timeout=900)
     tmp.replace(target)
     _log(f"cached root filesystem: {target} ({target.stat().st_size // 2**20} MB)")
     return target
@@ -325,8 +325,13 @@ def _stop_processes(pids: list[int]) -> None:
     """Stop the given sandbox Asterisk daemons: ``core stop now``, then TERM, then KILL."""
     if not pids:
         return
-    cli("core stop now", check=False, timeout=10)
-    left = _wait_gone(pids, 8)
+    # The CLI fails at once when the rootfs it runs from was deleted: then go to signals.
+    try:
+        asked = _run(["chroot", str(sandbox_dir()), ASTERISK_BIN, "-rx", "core stop now"],
+                     timeout=10, check=False, env=CHROOT_ENV).returncode == 0
+    except (SandboxError, OSError):
+        asked = False
+    left = _wait_gone(pids, 8 if asked else 0.5)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in left:
             with contextlib.suppress(ProcessLookupError):

@@ -108,9 +108,15 @@ class AmiLink:
 
     # -- actions -------------------------------------------------------------------
     async def action(self, name: str, *, timeout: float | None = None,
-                     as_list: bool | None = None, in_stream: bool = False,
+                     as_list: bool = False, in_stream: bool = False,
                      **fields: Any) -> Message | list[Message]:
-        """Send ``name`` with ``fields``; raise AmiError on error, TimeoutError on silence."""
+        """Send ``name`` with ``fields``; raise AmiError on error, TimeoutError on silence.
+
+        ``as_list`` must be given for event-list actions (QueueStatus, CoreShowChannels...).
+        It is never left to panoramisk's guess, which takes QueueAdd's "Added interface to
+        queue" and an async Originate's "successfully queued" for list starts and then
+        waits forever.
+        """
         protocol = self._protocol
         if protocol is None or protocol.closed or (
                 name != "Login" and not self._logged_in.is_set()):

@@ -21,6 +21,13 @@ DEVICE_STATES = {
 }
 
 
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return 0
+
+
 def derive_state(device: str, paused: bool) -> str:
     """One agent-facing state from Asterisk's device state and pause flag."""
     if device in ("ringing", "ringinuse"):
@@ -52,6 +59,7 @@ class Agent:
     state: str = "logged_out"
     reason: str = ""
     since: float = 0.0
+    ringing_for: str = ""  # linkedid of the call offered now (AgentCalled .. Connect)
 
     def to_dict(self) -> dict[str, Any]:
         return {"login": self.login, "state": self.state, "reason": self.reason,
@@ -77,6 +85,18 @@ class AgentBook:
                     "QueueMemberPenalty", "QueueMemberRinginuse"):
             return self._upsert(event, at, queue_key="Queue", name_key="MemberName",
                                 iface_key="Interface")
+        if name == "AgentCalled":
+            agent = self.agents.get(str(event.get("MemberName") or ""))
+            if agent is not None:
+                agent.ringing_for = str(event.get("Linkedid") or "?")
+                return self._recompute(agent, at, queue=str(event.get("Queue") or ""))
+            return []
+        if name in ("AgentConnect", "AgentRingNoAnswer", "AgentDump", "AgentComplete"):
+            agent = self.agents.get(str(event.get("MemberName") or ""))
+            if agent is not None and agent.ringing_for:
+                agent.ringing_for = ""
+                return self._recompute(agent, at, queue=str(event.get("Queue") or ""))
+            return []
         if name == "QueueMemberRemoved":
             login = str(event.get("MemberName") or "")
             agent = self.agents.get(login)
@@ -85,6 +105,15 @@ class AgentBook:
             agent.memberships.pop(str(event.get("Queue") or ""), None)
             return self._recompute(agent, at, queue=str(event.get("Queue") or ""))
         return []
+
+    def call_ended(self, linkedid: str, at: float) -> list[DomainEvent]:
+        """A call that was ringing an agent is gone (caller hung up while it rang)."""
+        out: list[DomainEvent] = []
+        for agent in self.agents.values():
+            if agent.ringing_for == linkedid:
+                agent.ringing_for = ""
+                out.extend(self._recompute(agent, at, queue=""))
+        return out
 
     def resync(self, messages: Iterable[Mapping[str, Any]], at: float) -> list[DomainEvent]:
         """Mark and sweep memberships from a QueueStatus snapshot."""
@@ -122,9 +151,9 @@ class AgentBook:
             member.paused = str(event.get("Paused")) in ("1", "true", "yes")
             member.reason = str(event.get("PausedReason") or event.get("Reason") or "")[:60]
         if "Penalty" in event:
-            member.penalty = int(str(event.get("Penalty") or 0) or 0)
+            member.penalty = _int(event.get("Penalty"))
         if "CallsTaken" in event:
-            member.calls_taken = int(str(event.get("CallsTaken") or 0) or 0)
+            member.calls_taken = _int(event.get("CallsTaken"))
         return self._recompute(agent, at, queue=queue)
 
     def _recompute(self, agent: Agent, at: float, queue: str) -> list[DomainEvent]:
@@ -134,6 +163,8 @@ class AgentBook:
             # Busy anywhere is busy everywhere; paused only when paused in every queue.
             members = list(agent.memberships.values())
             states = [derive_state(m.device, m.paused) for m in members]
+            if agent.ringing_for:
+                states.append("ringing")
             priority = ["ringing", "on_call", "available", "paused", "unavailable"]
             state = next(s for s in priority if s in states)
             if state == "available" and all(m.paused for m in members):

@@ -372,6 +372,7 @@ class CallModel:
             call.announced = True
             out.append(self._started(call, call.started_at))
         out.append(CallEnded(linkedid=call.linkedid, at=at, record=call.to_record()))
+        out.extend(self.agents.call_ended(call.linkedid, at))
         return out
 
     # -- queue events ----------------------------------------------------------------

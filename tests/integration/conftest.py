@@ -21,6 +21,8 @@ from telephony.config import Config, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo.toml"
+LIST_ACTIONS = {"CoreShowChannels", "BridgeList", "BridgeInfo", "QueueStatus",
+                "QueueSummary"}
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +58,15 @@ class Ami:
         self._changed.set()
 
     async def action(self, action: dict[str, str], timeout: float = 5.0) -> Any:
-        """Send ``action``; its response (a Message, or a list for event lists)."""
-        return await asyncio.wait_for(self.manager.send_action(dict(action)), timeout)
+        """Send ``action``; its response (a Message, or a list for event lists).
+
+        panoramisk guesses "more messages follow" from the response text and then waits
+        for ever on QueueAdd ("Added ... to queue") and async Originate: only the
+        event-list actions are allowed to collect a list.
+        """
+        as_list = None if action["Action"] in LIST_ACTIONS else False
+        future = self.manager.send_action(dict(action), as_list=as_list)
+        return await asyncio.wait_for(future, timeout)
 
     def find(self, name: str, since: int = 0,
              where: Callable[[Message], bool] | None = None) -> list[Message]:
@@ -107,6 +116,12 @@ async def connect_ami(config: Config, username: str | None = None,
         await asyncio.wait_for(asyncio.shield(manager.authenticated_future), 5)
         await asyncio.sleep(0)
     return manager
+
+
+@pytest.fixture
+def ami_connect() -> Callable[..., Any]:
+    """``connect_ami`` for tests (this directory is not a package to import it from)."""
+    return connect_ami
 
 
 @pytest.fixture

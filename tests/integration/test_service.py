@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -24,6 +27,7 @@ from telephony.service import KccService
 
 pytestmark = pytest.mark.asterisk
 
+SIPP_UAC = Path(__file__).resolve().parents[2] / "scripts" / "sipp" / "kcc_uac.xml"
 TEST_DSN = "postgresql://postgres@127.0.0.1:5432/kcc_test"
 NAME = "Zoë Şahin-Çelik"
 
@@ -217,32 +221,46 @@ async def test_service_restart_mid_call_keeps_one_complete_record(kcc_config, sa
         await second.stop()
 
 
-async def test_asterisk_restart_mid_call(harness: Harness, kcc_config):
-    """Asterisk restarts under a live call: reconnect, resync, one closed record."""
-    await harness.caller(wait=60, name="Renée van Dijk")
-    call = await wait_for(lambda: harness.inbound_call("Renée van Dijk"), what="call")
+@pytest.mark.parametrize("how", ["graceful", "crash"])
+async def test_asterisk_restart_mid_call(harness: Harness, kcc_config, how: str):
+    """Asterisk restarts under a live call: reconnect, resync, one closed record.
+
+    graceful: ``core stop now`` hangs calls up (Hangup events) before AMI closes.
+    crash: SIGKILL, no Hangup ever arrives; the resync after reconnect must sweep it.
+    """
+    name = f"Renée van Dijk {how}"
+    await harness.caller(wait=60, name=name)
+    call = await wait_for(lambda: harness.inbound_call(name), what="call")
     linkedid = call.linkedid
+    await wait_for(lambda: call.queue, what="queued")
     await harness.service.bus.drain()
     connects = harness.service.link.connects
+    if how == "crash":
+        for pid in sandbox.asterisk_pids():
+            os.kill(pid, signal.SIGKILL)
     await asyncio.to_thread(sandbox.down)
     await asyncio.to_thread(sandbox.up, kcc_config)
     await wait_for(lambda: harness.service.link.connects > connects, timeout=40,
                    what="AMI reconnect")
     await wait_for(lambda: any(e.linkedid == linkedid for e in harness.ended), timeout=20,
-                   what="swept call")
+                   what="call closed")
     await harness.service.bus.drain()
     async with harness.service.pool.acquire() as conn:
         rows = await conn.fetch("SELECT * FROM calls WHERE linkedid = $1", linkedid)
     assert len(rows) == 1 and rows[0]["ended_at"] is not None
-    assert "AMI link was down" in rows[0]["hangup_cause_text"]
+    assert rows[0]["queue"] == "algemeen" and rows[0]["abandoned"]
+    if how == "crash":
+        assert "AMI link was down" in rows[0]["hangup_cause_text"]
     # And calls work again after the restart.
-    await harness.caller(wait=2, name="Na Herstart")
-    await wait_for(lambda: harness.inbound_call("Na Herstart"), what="call after restart")
+    await harness.caller(wait=2, name=f"Na herstart {how}")
+    await wait_for(lambda: harness.inbound_call(f"Na herstart {how}"),
+                   what="call after restart")
 
 
 async def test_calls_still_queue_when_the_service_is_down(kcc_config, sandbox):
     """Noodvoorziening: no FastAGI server -> the dialplan queues in the general queue."""
     from telephony.ami.link import AmiLink
+    from telephony.ami.protocol import AmiSnapshot
 
     c = kcc_config.asterisk
     link = AmiLink(c.ami_host, c.ami_port, c.ami_user, kcc_config.ami_secret())
@@ -254,7 +272,7 @@ async def test_calls_still_queue_when_the_service_is_down(kcc_config, sandbox):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             item = await asyncio.wait_for(link.next_item(), 10)
-            if (not hasattr(item, "action") and item.get("Event") == "QueueCallerJoin"
+            if (not isinstance(item, AmiSnapshot) and item.get("Event") == "QueueCallerJoin"
                     and item.get("CallerIDName") == "Zonder Service"):
                 assert item.get("Queue") == kcc_config.general_queue.id
                 return
@@ -276,3 +294,27 @@ def _clean_test_database():
             await conn.close()
 
     asyncio.run(reset())
+
+
+async def test_sipp_call_into_14_number(harness: Harness):
+    """A real SIP call (SIPp) into 14 0182: model, Redis and PostgreSQL agree."""
+    scenario = SIPP_UAC
+    name = "Zoë Şahin"
+    proc = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario), "-s", "140182", "-i", "127.0.0.1", "-p", "5071",
+        "-mi", "127.0.0.1", "-mp", "6100", "-set", "dname", name, "-set", "digit", "",
+        "-d", "3000", "-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin",
+        "127.0.0.1:5060",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    call = await wait_for(lambda: harness.inbound_call(name), timeout=15, what="SIPp call")
+    redis = harness.service.redis
+    await wait_for(lambda: redis.r.exists(f"{redis.p}call:{call.linkedid}"), what="redis")
+    _, err = await asyncio.wait_for(proc.communicate(), 40)
+    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
+    await wait_for(lambda: any(e.linkedid == call.linkedid for e in harness.ended),
+                   what="SIPp call ended")
+    await harness.service.bus.drain()
+    row = await harness.row(call.linkedid)
+    assert row["caller_name"] == name and row["dialled"] == "+31140182"
+    assert row["municipality"] == "gouda" and row["queue"] == "algemeen"
+    assert row["ended_at"] is not None
