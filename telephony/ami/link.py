@@ -55,16 +55,20 @@ class AmiLink:
         action_timeout: float = 5.0,
         ping_interval: float = 10.0,
         max_backoff: float = 15.0,
+        boot_timeout: float = 20.0,
     ) -> None:
         self.host, self.port = host, port
         self._username, self._secret = username, secret
         self.action_timeout = action_timeout
         self.ping_interval = ping_interval
         self.max_backoff = max_backoff
+        self.boot_timeout = boot_timeout
         self._items: asyncio.Queue[Message | AmiSnapshot] = asyncio.Queue()
         self._protocol: KccAMIProtocol | None = None
         self._task: asyncio.Task[None] | None = None
-        self._logged_in = asyncio.Event()
+        self._logged_in = asyncio.Event()  # Login accepted: resync actions may go
+        self._booted = asyncio.Event()     # FullyBooted seen on this session
+        self._ready = asyncio.Event()      # booted and resynced: "connected"
         self.connects = 0
         self.last_error: str | None = None
         self.connected_since: float | None = None
@@ -85,10 +89,15 @@ class AmiLink:
 
     @property
     def connected(self) -> bool:
-        return self._logged_in.is_set()
+        """Logged in, Asterisk fully booted, and the model resynced.
+
+        Not just "logged in": AMI accepts logins while Asterisk is still loading modules,
+        and a call originated then fails at once (seen in the crash-restart test).
+        """
+        return self._ready.is_set()
 
     async def wait_connected(self, timeout: float) -> None:
-        await asyncio.wait_for(self._logged_in.wait(), timeout)
+        await asyncio.wait_for(self._ready.wait(), timeout)
 
     # -- events --------------------------------------------------------------------
     async def next_item(self) -> Message | AmiSnapshot:
@@ -103,6 +112,8 @@ class AmiLink:
         return self._items.qsize()
 
     def _sink(self, item: Message | AmiSnapshot) -> int:
+        if not isinstance(item, AmiSnapshot) and item.get("Event") == "FullyBooted":
+            self._booted.set()
         self._items.put_nowait(item)
         return self._items.qsize()
 
@@ -141,9 +152,9 @@ class AmiLink:
     async def _run(self) -> None:
         backoff = 0.5
         while True:
+            connects_before = self.connects
             try:
                 await self._connect_once()
-                backoff = 0.5
                 await self._serve()
             except asyncio.CancelledError:
                 raise
@@ -152,8 +163,11 @@ class AmiLink:
                 log.warning("AMI %s:%s: %s", self.host, self.port, self.last_error)
             finally:
                 self._logged_in.clear()
+                self._ready.clear()
                 self.connected_since = None
                 self._close()
+            if self.connects > connects_before:
+                backoff = 0.5  # we did get in: the next failure starts afresh
             delay = backoff * (0.8 + 0.4 * random.random())
             backoff = min(backoff * 2, self.max_backoff)
             await asyncio.sleep(delay)
@@ -169,16 +183,33 @@ class AmiLink:
         protocol.tap = self.tap
         protocol.lost_waiter = loop.create_future()
         self._protocol = protocol
+        self._booted.clear()
         response = await self.action("Login", Username=self._username, Secret=self._secret,
                                      Events="on")
         assert isinstance(response, Message)
-        self.connects += 1
-        self.connected_since = time.time()
         self._logged_in.set()
-        log.info("AMI logged in to %s:%s (connect #%d)", self.host, self.port, self.connects)
+        # AMI answers logins before Asterisk has loaded app_queue; a QueueStatus sent then
+        # fails. Asterisk sends FullyBooted to every session once it is (at once if it
+        # already was), so wait for it before asking for the state.
+        try:
+            await asyncio.wait_for(self._booted.wait(), self.boot_timeout)
+        except TimeoutError:
+            log.warning("AMI: no FullyBooted within %.0f s; resyncing anyway", self.boot_timeout)
         # Resync: their answers enter the event stream in wire order.
         for name in RESYNC_ACTIONS:
-            await self.action(name, as_list=True, in_stream=True, timeout=30)
+            for attempt in range(3):
+                try:
+                    await self.action(name, as_list=True, in_stream=True, timeout=30)
+                    break
+                except AmiError as exc:
+                    if attempt == 2:
+                        raise
+                    log.warning("AMI resync %s failed (%s); retrying", name, exc)
+                    await asyncio.sleep(0.5)
+        self.connects += 1
+        self.connected_since = time.time()
+        self._ready.set()
+        log.info("AMI ready at %s:%s (connect #%d)", self.host, self.port, self.connects)
 
     async def _serve(self) -> None:
         protocol = self._protocol

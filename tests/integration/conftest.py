@@ -20,7 +20,9 @@ from telephony import sandbox as sandbox_mod
 from telephony.config import Config, load_config
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_CONFIG = REPO / "config" / "demo.toml"
+# KCC_TEST_CONFIG (with KCC_SANDBOX_DIR) lets a second sandbox with other ports run tests
+# side by side with the default one; see README "Testing".
+DEMO_CONFIG = Path(os.environ.get("KCC_TEST_CONFIG") or REPO / "config" / "demo.toml")
 LIST_ACTIONS = {"CoreShowChannels", "BridgeList", "BridgeInfo", "QueueStatus",
                 "QueueSummary"}
 

@@ -28,11 +28,13 @@ from telephony.service import KccService
 pytestmark = pytest.mark.asterisk
 
 SIPP_UAC = Path(__file__).resolve().parents[2] / "scripts" / "sipp" / "kcc_uac.xml"
-TEST_DSN = "postgresql://postgres@127.0.0.1:5432/kcc_test"
+TEST_DB = os.environ.get("KCC_TEST_DATABASE") or "kcc_test"
+TEST_DSN = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
 NAME = "Zoë Şahin-Çelik"
 
 
-def _test_config(config: Config, http_port: int = 8181) -> Config:
+def _test_config(config: Config, http_offset: int = 101) -> Config:
+    http_port = config.service.http_port + http_offset
     prefix = f"kcct{uuid.uuid4().hex[:6]}:"
     return config.model_copy(update={
         "service": config.service.model_copy(update={"http_port": http_port}),
@@ -171,14 +173,14 @@ async def test_healthz_metrics_and_api(harness: Harness):
 
 
 async def test_healthz_is_503_when_asterisk_is_down(kcc_config, sandbox):
-    config = _test_config(kcc_config, http_port=8182)
+    config = _test_config(kcc_config, http_offset=102)
     config = config.model_copy(update={"asterisk": config.asterisk.model_copy(
         update={"ami_port": 5999})})
     h = Harness(config)
     await h.service.start()
     try:
         async with aiohttp.ClientSession() as http, \
-                http.get("http://127.0.0.1:8182/healthz") as resp:
+                http.get(f"http://127.0.0.1:{config.service.http_port}/healthz") as resp:
             body = await resp.json()
             assert resp.status == 503 and body["checks"]["ami"]["ok"] is False
             assert body["checks"]["redis"]["ok"] and body["checks"]["postgres"]["ok"]
@@ -221,6 +223,17 @@ async def test_service_restart_mid_call_keeps_one_complete_record(kcc_config, sa
         await second.stop()
 
 
+def _link_state(h: Harness) -> str:
+    link = h.service.link
+    consumer = h.service._consumer
+    return (f"connected={link.connected} connects={link.connects} "
+            f"last_error={link.last_error} backlog={link.backlog} "
+            f"events={h.service.model.events_applied} consumer_done={consumer.done()} "
+            f"consumer_exc={consumer.exception() if consumer.done() else None} "
+            f"stack={[f'{f.f_code.co_filename}:{f.f_lineno}' for f in consumer.get_stack()]} "
+            f"queue_getters={len(getattr(link._items, '_getters', []))}")
+
+
 @pytest.mark.parametrize("how", ["graceful", "crash"])
 async def test_asterisk_restart_mid_call(harness: Harness, kcc_config, how: str):
     """Asterisk restarts under a live call: reconnect, resync, one closed record.
@@ -254,7 +267,7 @@ async def test_asterisk_restart_mid_call(harness: Harness, kcc_config, how: str)
     # And calls work again after the restart.
     await harness.caller(wait=2, name=f"Na herstart {how}")
     await wait_for(lambda: harness.inbound_call(f"Na herstart {how}"),
-                   what="call after restart")
+                   what=f"call after restart; {_link_state(harness)}")
 
 
 async def test_calls_still_queue_when_the_service_is_down(kcc_config, sandbox):
@@ -289,7 +302,7 @@ def _clean_test_database():
         except OSError:
             return
         try:
-            await conn.execute("DROP DATABASE IF EXISTS kcc_test WITH (FORCE)")
+            await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
         finally:
             await conn.close()
 
@@ -301,10 +314,12 @@ async def test_sipp_call_into_14_number(harness: Harness):
     scenario = SIPP_UAC
     name = "Zoë Şahin"
     proc = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(scenario), "-s", "140182", "-i", "127.0.0.1", "-p", "5071",
-        "-mi", "127.0.0.1", "-mp", "6100", "-set", "dname", name, "-set", "digit", "",
+        "sipp", "-sf", str(scenario), "-s", "140182", "-i", "127.0.0.1",
+        "-p", str(harness.config.asterisk.sip_port + 11),
+        "-mi", "127.0.0.1", "-mp", str(harness.config.asterisk.sip_port + 1040),
+        "-set", "dname", name, "-set", "digit", "",
         "-d", "3000", "-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin",
-        "127.0.0.1:5060",
+        f"127.0.0.1:{harness.config.asterisk.sip_port}",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     call = await wait_for(lambda: harness.inbound_call(name), timeout=15, what="SIPp call")
     redis = harness.service.redis

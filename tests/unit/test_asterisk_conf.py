@@ -126,8 +126,8 @@ def test_pjsip_trunk_and_webrtc_agents(demo: Config) -> None:
 
 def test_manager_limited_user_and_channelvars(demo: Config) -> None:
     manager = sections(render(demo)["manager.conf"])
-    assert "channelvars = KCC_DIALLED,KCC_QUEUE,KCC_SUBJECT,KCC_LANG,KCC_MUNICIPALITY" \
-        in manager["general"]
+    assert ("channelvars = KCC_DIALLED,KCC_QUEUE,KCC_SUBJECT,KCC_LANG,KCC_MUNICIPALITY,"
+            "KCC_ZAAKNUMMER,KCC_TRANSCRIPT,KCC_CALLBACK") in manager["general"]
     user = manager["kcc"]
     assert "secret = kcc-demo-secret" in user
     assert "permit = 127.0.0.1/255.255.255.255" in user
