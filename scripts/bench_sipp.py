@@ -1,0 +1,100 @@
+"""Calls per second the sandbox Asterisk sustains under SIPp, and CPU per call.
+
+    .venv/bin/python scripts/bench_sipp.py [--rates 10,25,50,100] [--seconds 8]
+
+For each rate SIPp (scripts/sipp/kcc_uac.xml) places calls into 14 0182 for ``--seconds``;
+each call goes the full production path: PJSIP trunk -> dialplan -> FastAGI to the
+service -> Queue(algemeen) with music on hold -> the caller hangs up after 1 s. The service
+runs as its own process (``kcc run``) so its CPU time can be read from /proc beside
+Asterisk's. Printed per rate: calls attempted/completed/failed, and CPU seconds per call
+of Asterisk and of the service, plus their ratio (measured in the same run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from telephony import sandbox  # noqa: E402
+from telephony.config import load_config  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def run_rate(rate: int, seconds: int, sip_port: int) -> tuple[int, int]:
+    total = rate * seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        stat = Path(tmp) / "stat.csv"
+        cmd = ["sipp", "-sf", str(ROOT / "scripts" / "sipp" / "kcc_uac.xml"), "-s", "140182",
+               "-i", "127.0.0.1", "-p", "5290", "-mi", "127.0.0.1", "-mp", "6400",
+               "-set", "dname", "Bench Bürger", "-set", "digit", "", "-d", "1000",
+               "-r", str(rate), "-m", str(total), "-l", str(rate * 4),
+               "-timeout", f"{seconds + 30}s", "-nostdin", "-trace_stat", "-stf", str(stat),
+               "-fd", "1", f"127.0.0.1:{sip_port}"]
+        subprocess.run(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=seconds + 60, check=False)
+        rows = list(csv.reader(stat.open(), delimiter=";"))
+        header, last = rows[0], rows[-1]
+        ok = int(last[header.index("SuccessfulCall(C)")])
+        failed = int(last[header.index("FailedCall(C)")])
+        return ok, failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", default=str(ROOT / "config" / "demo.toml"))
+    parser.add_argument("--rates", default="10,25,50,100")
+    parser.add_argument("--seconds", type=int, default=8)
+    args = parser.parse_args()
+    os.environ.setdefault("KCC_DEMO", "1")
+    config = load_config(args.config)
+    sandbox.up(config)
+    service = subprocess.Popen([str(ROOT / ".venv" / "bin" / "kcc"), "run", "--config",
+                                args.config], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        health = f"http://{config.service.http_host}:{config.service.http_port}/healthz"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(health, timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            print("service did not become healthy", file=sys.stderr)
+            return 1
+        (ast_pid,) = sandbox.asterisk_pids()[:1]
+        print(f"{'rate/s':>7} {'calls':>6} {'ok':>6} {'failed':>6} "
+              f"{'ast ms/call':>12} {'svc ms/call':>12} {'svc/ast':>8}")
+        for rate in (int(r) for r in args.rates.split(",")):
+            a0, s0 = cpu_seconds(ast_pid), cpu_seconds(service.pid)
+            ok, failed = run_rate(rate, args.seconds, config.asterisk.sip_port)
+            time.sleep(2)  # let the service finish the tail of events
+            ast = (cpu_seconds(ast_pid) - a0) * 1000 / max(ok, 1)
+            svc = (cpu_seconds(service.pid) - s0) * 1000 / max(ok, 1)
+            print(f"{rate:>7} {rate * args.seconds:>6} {ok:>6} {failed:>6} "
+                  f"{ast:>12.2f} {svc:>12.2f} {svc / ast if ast else 0:>8.2f}")
+    finally:
+        service.terminate()
+        service.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
