@@ -104,7 +104,9 @@ def _context(config: Config) -> dict[str, Any]:
         "numbers": numbers,
         "queues": config.queues,
         "general": config.general_queue,
-        "agents": config.agents,
+        # Softphones for those who take calls; an admin or privacy officer has none.
+        "agents": [a for a in config.agents if a.role in ("agent", "supervisor")],
+        "ivr": config.ivr,
         "ami_secret": config.ami_secret(),
         "sip_secret": sip_secret(),
         "rtp_start": RTP_PORTS[0],

@@ -39,7 +39,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from telephony.demo import run_demo
 
-    return asyncio.run(run_demo(args.config, calls=args.calls, interval=args.interval))
+    return asyncio.run(run_demo(args.config, calls=args.calls, interval=args.interval,
+                                real_hours=args.real_hours))
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=DEFAULT_CONFIG)
     p.add_argument("--calls", type=int, default=0, help="stop after N demo calls (0 = forever)")
     p.add_argument("--interval", type=float, default=8.0, help="seconds between demo calls")
+    p.add_argument("--real-hours", action="store_true",
+                   help="use the config's opening hours (default: open 24/7 for the demo)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("render-asterisk-conf", help="render asterisk-conf/ templates")

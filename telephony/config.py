@@ -25,9 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from ivr.config import IvrConfig, reference_problems
 from ivr.hours import WEEKDAYS as WEEKDAYS  # re-exported: it used to be defined here
 from ivr.hours import Hours
 from telephony.toml_lines import find_line, line_index
+from telephony.zaken.config import ZakenConfig
 
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 
@@ -148,6 +150,27 @@ class Queue(_Strict):
     service_level_seconds: int = Field(default=20, ge=5, le=300)
     service_level_target: float = Field(default=0.8, gt=0, le=1)
     general: bool = False
+    # Overflow, done by Asterisk itself so it works while the service is down:
+    # after overflow_after_seconds the call leaves for overflow_to (default: the general
+    # queue); after widen_after_seconds agents below first_min_level are rung too.
+    overflow_after_seconds: int | None = Field(default=None, ge=10, le=7200)
+    overflow_to: Ident | None = None
+    first_min_level: int = Field(default=1, ge=1, le=10)
+    widen_after_seconds: int | None = Field(default=None, ge=5, le=3600)
+    # An agent who lets the call ring out: paused ("niet opgenomen") or straight back.
+    no_answer: Literal["pause", "available"] = "pause"
+
+    @property
+    def queue_timeout(self) -> int:
+        return self.overflow_after_seconds or self.max_wait_seconds
+
+
+class AcdSection(_Strict):
+    pause_reasons: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,29}$")]] = [
+        "pauze", "overleg", "training", "backoffice-taak"]
+    sl_window_seconds: int = Field(default=3600, ge=60, le=86400)
+    short_abandon_seconds: int = Field(default=5, ge=0, le=60)
+    session_hours: int = Field(default=12, ge=1, le=24)
 
 
 class DemoAgent(_Strict):
@@ -156,6 +179,9 @@ class DemoAgent(_Strict):
     login: Ident
     name: str
     queues: list[Ident] = []
+    # Skill levels per queue (1 = helps out, 10 = specialist); queues not listed: 5.
+    levels: dict[str, int] = {}
+    role: Literal["agent", "supervisor", "admin", "privacy_officer"] = "agent"
 
 
 class Config(_Strict):
@@ -169,6 +195,9 @@ class Config(_Strict):
     queues: list[Queue] = Field(min_length=1)
     hours: Hours = Hours()
     agents: list[DemoAgent] = []
+    acd: AcdSection = AcdSection()
+    ivr: IvrConfig = IvrConfig()
+    zaken: ZakenConfig = ZakenConfig()
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Config:
@@ -187,10 +216,18 @@ class Config(_Strict):
             raise _located(("queues",), "exactly one queue must have general = true "
                            f"(the fallback when the service is down); found {generals or 'none'}")
         queue_ids = {q.id for q in self.queues}
+        for i, q in enumerate(self.queues):
+            if q.overflow_to is not None and (q.overflow_to not in queue_ids
+                                              or q.overflow_to == q.id):
+                raise _located(("queues", i, "overflow_to"),
+                               f"overflow_to must be another configured queue, not "
+                               f"{q.overflow_to!r}")
         for i, agent in enumerate(self.agents):
             for ref in agent.queues:
                 if ref not in queue_ids:
                     raise _located(("agents", i, "queues"), f"unknown queue {ref!r}")
+        for loc, message in reference_problems(self.ivr, queue_ids, set(muni_ids))[:1]:
+            raise _located(loc, message)
         return self
 
     @property

@@ -16,7 +16,7 @@ import random
 import signal
 
 from telephony import sandbox
-from telephony.config import load_config
+from telephony.config import Config, load_config
 from telephony.service import KccService
 
 log = logging.getLogger(__name__)
@@ -29,20 +29,38 @@ DEMO_CALLERS = [
 
 
 async def start_demo_agents(service: KccService) -> None:
+    """Demo agents in PostgreSQL (password demo-<login>), logged in through the ACD."""
+    await service.acd.ensure_demo_agents()
     for agent in service.config.agents:
-        for queue in agent.queues:
+        if agent.queues:
             with contextlib.suppress(Exception):
-                await service.link.action(
-                    "QueueAdd", Queue=queue, Interface=f"Local/{agent.login}@kcc-test-agent",
-                    MemberName=agent.login, Penalty="0", Paused="false")
+                await service.acd.login(agent.login)
+
+
+async def load_demo_municipality(service: KccService) -> None:
+    """Synthetic klanten and zaken (same phone numbers as the demo callers) if empty."""
+    from telephony.zaken.generator import load
+
+    if not await service.pool.fetchval("SELECT count(*) FROM klanten"):
+        counts = await load(service.pool, "demo")
+        log.info("demo municipality loaded", extra=counts)
+
+
+def always_open(config: Config) -> Config:
+    """The demo runs at any hour: replace the week's hours with 00:00-24:00."""
+    day = ["00:00-24:00"]
+    hours = config.hours.model_copy(update={d: day for d in (
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")})
+    return config.model_copy(update={"hours": hours})
 
 
 async def demo_call(service: KccService, rng: random.Random) -> None:
     name, number = rng.choice(DEMO_CALLERS)
     dialled = rng.choice(service.config.numbers).digits
     callerid = f'"{name}" <{number}>' if name else "<anonymous>"
+    # Long enough to sit through the IVR (no keys pressed: after its tries -> an agent).
     await service.link.action("Originate", Channel=f"Local/{dialled}@kcc-inbound",
-                              Application="Wait", Data=str(rng.randint(6, 25)),
+                              Application="Wait", Data=str(rng.randint(40, 90)),
                               CallerID=callerid, Async="true", timeout=10)
 
 
@@ -58,6 +76,8 @@ def banner(service: KccService) -> str:
         f"  Asterisk    AMI {c.asterisk.ami_host}:{c.asterisk.ami_port}, "
         f"SIP udp {c.asterisk.sip_bind}:{c.asterisk.sip_port} "
         f"(call {', '.join(n.digits for n in c.numbers)})",
+        "  Log in      POST /api/auth/login {\"login\": \"sanne\", \"password\": "
+        "\"demo-sanne\"} (supervisor; agents anna, mehmet, zoe: demo-<login>)",
         f"  Redis       redis-cli --scan --pattern '{c.redis.prefix}*'",
         f"  PostgreSQL  psql {c.database_dsn()} -c 'select * from calls order by "
         "started_at desc limit 5'",
@@ -66,9 +86,12 @@ def banner(service: KccService) -> str:
     ])
 
 
-async def run_demo(config_path: str, *, calls: int = 0, interval: float = 8.0) -> int:
+async def run_demo(config_path: str, *, calls: int = 0, interval: float = 8.0,
+                   real_hours: bool = False) -> int:
     os.environ.setdefault("KCC_DEMO", "1")
     config = load_config(config_path)
+    if not real_hours:
+        config = always_open(config)
     from telephony.logs import setup_logging
 
     setup_logging(config.service.log_level)
@@ -81,6 +104,7 @@ async def run_demo(config_path: str, *, calls: int = 0, interval: float = 8.0) -
         loop.add_signal_handler(sig, stop.set)
     try:
         await service.link.wait_connected(30)
+        await load_demo_municipality(service)
         await start_demo_agents(service)
         print(banner(service), flush=True)
         rng = random.Random()

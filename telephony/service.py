@@ -16,14 +16,20 @@ from typing import Any
 
 from aiohttp import web
 
+from agent_ui.hub import Hub
 from ivr.agi_server import AgiServer
-from ivr.inbound import InboundRoute
+from ivr.app import IvrApp
+from telephony.acd.agents_repo import AgentRepository
+from telephony.acd.service import AcdService
+from telephony.acd.stats import QueueStats
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiSnapshot
+from telephony.auth import Sessions
 from telephony.config import Config, ConfigError, normalise_number
 from telephony.events import (
     AgentStateChanged,
     CallEnded,
+    CallOffered,
     DomainEvent,
     EventBus,
     ResyncCompleted,
@@ -34,8 +40,21 @@ from telephony.metrics import Metrics
 from telephony.model.calls import CallModel
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
+from telephony.zaken.ivr_status import PostgresZaakStatus
+from telephony.zaken.popper import ScreenPopper
+from telephony.zaken.sources import make_source
 
 log = logging.getLogger(__name__)
+
+
+class _StatsEwt:
+    """The IVR's EWT source: the ACD's live queue statistics."""
+
+    def __init__(self, stats: QueueStats) -> None:
+        self.stats = stats
+
+    def ewt_seconds(self, queue: str) -> float | None:
+        return self.stats.ewt_seconds(queue, time.time())
 
 
 def _dialled_normaliser(digits: str) -> str:
@@ -59,7 +78,18 @@ class KccService:
         self.calls: CallRepository | None = None
         self.redis: RedisState | None = None
         self.agi = AgiServer(config.service.agi_host, config.service.agi_port)
-        self.agi.add_route("inbound", InboundRoute(config).handle)
+        self.stats = QueueStats(config)
+        self.zaak_status = PostgresZaakStatus(None)  # pool arrives in start()
+        self.ivr = IvrApp(config, zaken=self.zaak_status, ewt=_StatsEwt(self.stats))
+        self.agi.add_route("inbound", self.ivr.route.handle)
+        self.agi.add_route("callback", self.ivr.callback_route.handle)
+        self.hub = Hub()
+        self.zaak_source: Any = None
+        self.popper: ScreenPopper | None = None
+        self.agents_repo: AgentRepository = None  # type: ignore[assignment]
+        self.acd: AcdService = None  # type: ignore[assignment]
+        self.sessions: Sessions = None  # type: ignore[assignment]
+        self._stats_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
         self._resyncs = 0
@@ -72,12 +102,23 @@ class KccService:
         self.calls = CallRepository(self.pool, self.config.service.instance_id)
         self.redis = RedisState.from_url(self.config.redis_url(), self.config.redis.prefix)
         await self.redis.ping()
+        self.agents_repo = AgentRepository(self.pool)
+        self.zaak_status.pool = self.pool
+        self.zaak_source = make_source(self.pool, self.config.zaken)
+        self.popper = ScreenPopper(self.zaak_source, self.pool, self.config.zaken)
+        self.acd = AcdService(self.config, self.link, self.model, self.agents_repo, self.bus)
+        self.sessions = Sessions(self.redis.r, self.config.redis.prefix,
+                                 self.config.acd.session_hours * 3600)
         self.bus.subscribe("postgres", self._to_postgres)
         self.bus.subscribe("redis", self._to_redis)
+        self.bus.subscribe("acd", self._to_acd)
+        self.bus.subscribe("websocket", self._to_websocket)
         self.bus.start()
+        await self.ivr.start(self.pool, self.redis.r)
         await self.agi.start()
         self.link.start()
         self._consumer = asyncio.create_task(self._consume(), name="model-consumer")
+        self._stats_task = asyncio.create_task(self._push_stats(), name="queue-stats")
         if web_enabled:
             from telephony.web import build_app
 
@@ -90,8 +131,13 @@ class KccService:
                      self.config.service.http_port)
 
     async def stop(self) -> None:
+        await self.hub.close_all()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+        if self.acd is not None:
+            await self.acd.stop()
         await self.agi.stop()
         await self.link.stop()
         if self._consumer is not None:
@@ -101,6 +147,11 @@ class KccService:
         with contextlib.suppress(TimeoutError):
             await self.bus.drain(timeout=5)
         await self.bus.stop()
+        with contextlib.suppress(Exception):
+            await self.ivr.stop()
+        if self.zaak_source is not None:
+            with contextlib.suppress(Exception):
+                await self.zaak_source.close()
         if self.redis is not None:
             await self.redis.close()
         if self.pool is not None:
@@ -119,6 +170,7 @@ class KccService:
             self.metrics.apply_seconds.observe(time.perf_counter() - t0)
             self.metrics.ami_events.inc()
             for event in events:
+                self.stats.apply(event)
                 self.metrics.domain_events.labels(event.name).inc()
                 if isinstance(event, CallEnded):
                     self.metrics.calls_ended.labels(event.record.get("direction", "")).inc()
@@ -153,6 +205,52 @@ class KccService:
             call = self.model.calls.get(event.linkedid)
             if call is not None:
                 await self.calls.upsert(call.to_record())
+
+    async def _to_acd(self, event: DomainEvent) -> None:
+        if isinstance(event, ResyncCompleted):
+            await self.acd.reconcile()
+        else:
+            await self.acd.on_event(event)
+
+    async def _to_websocket(self, event: DomainEvent) -> None:
+        if isinstance(event, AgentStateChanged):
+            message = {"type": "agent.state", **self.acd.state_of(event.agent)}
+            await self.hub.send_to_agent(event.agent, message)
+            await self.hub.send_to_supervisors(message)
+        elif isinstance(event, CallOffered) and event.agent:
+            await self.hub.send_to_agent(event.agent, await self.screen_pop(event))
+        elif isinstance(event, CallEnded) and self.popper is not None:
+            await self.popper.forget_call(event.linkedid)
+
+    async def screen_pop(self, event: CallOffered) -> dict[str, Any]:
+        """What the offered agent's panel shows before answering.
+
+        The pop (telephony/zaken/popper.py) is greet-level until the agent verifies the
+        caller's identity (AVG); if the zaak source fails or is slow the message still
+        goes out, marked incomplete, because a late pop is worse than a thin one.
+        """
+        call = self.model.calls.get(event.linkedid)
+        record = call.to_record() if call else {"linkedid": event.linkedid}
+        message: dict[str, Any] = {
+            "type": "call.offered", "linkedid": event.linkedid, "queue": event.queue,
+            "offered_at": event.at,
+            "call": {k: record.get(k) for k in (
+                "caller_number", "caller_name", "dialled", "municipality", "language",
+                "subject", "queue", "queued_at", "zaaknummer", "transcript")}}
+        if self.popper is not None:
+            try:
+                message["pop"] = await self.popper.build(record, event.agent)
+            except Exception:
+                log.exception("screen-pop build failed", extra={"linkedid": event.linkedid})
+                message["pop"] = {"incomplete": True}
+        return message
+
+    async def _push_stats(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            if self.hub.supervisors:
+                await self.hub.send_to_supervisors({"type": "queue.stats",
+                                                    "queues": self.stats.all(time.time())})
 
     async def _to_redis(self, event: DomainEvent) -> None:
         assert self.redis is not None

@@ -41,10 +41,12 @@ def line_index(text: str) -> dict[tuple[str | int, ...], int]:
             names = _split_key(header.group(2))
             path: list[str | int] = []
             # Resolve array-of-tables prefixes to their current element.
-            for name in names:
+            for position, name in enumerate(names, start=1):
                 path.append(name)
                 key = tuple(path)
-                is_new_element = header.group(1) == "[[" and len(path) == len(names)
+                # The last name of a [[header]] opens a new element; count names, not path
+                # parts (the path also holds the indices of enclosing arrays).
+                is_new_element = header.group(1) == "[[" and position == len(names)
                 if key in array_counts and not is_new_element:
                     path.append(array_counts[key] - 1)
             if header.group(1) == "[[":

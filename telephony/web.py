@@ -19,6 +19,13 @@ SERVICE_KEY: web.AppKey[KccService] = web.AppKey("service")
 LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 
 
+def _supervisor(request: web.Request) -> None:
+    """Live calls carry callers' numbers and names: supervisors and admins only."""
+    from telephony.auth import require_role
+
+    require_role(request, "supervisor", "admin")
+
+
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -29,20 +36,25 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[SERVICE_KEY].metrics.registry)
+    service = request.app[SERVICE_KEY]
+    service.metrics.ami_connected.set(1 if service.link.connected else 0)
+    service.metrics.ami_backlog.set(service.link.backlog)
+    body = generate_latest(service.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(OPENAPI)
+    return web.json_response(openapi_document())
 
 
 async def live_calls(request: web.Request) -> web.Response:
+    _supervisor(request)
     model = request.app[SERVICE_KEY].model
     return web.json_response({"calls": [c.to_record() for c in model.calls.values()]})
 
 
 async def call_record(request: web.Request) -> web.Response:
+    _supervisor(request)
     linkedid = request.match_info["linkedid"]
     if not LINKEDID.match(linkedid):
         return _error(400, "bad_linkedid", "linkedid must be 1-64 characters [0-9A-Za-z._-]")
@@ -58,6 +70,7 @@ async def call_record(request: web.Request) -> web.Response:
 
 
 async def agents(request: web.Request) -> web.Response:
+    _supervisor(request)
     book = request.app[SERVICE_KEY].model.agents
     return web.json_response({"agents": [a.to_dict() for a in book.agents.values()]})
 
@@ -82,12 +95,83 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
         raise
 
 
+def all_routes() -> list[tuple[str, str, Any]]:
+    from agent_ui.hub import ws_handler
+    from ivr import api as ivr_api
+    from telephony.acd import api as acd_api
+    from telephony.zaken import api as zaken_api
+
+    ivr_routes = [(m, p, h if m == "GET" else _supervisors_only(h))
+                  for m, p, h in ivr_api.ROUTES]
+    return [*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes,
+            ("GET", "/ws", ws_handler)]
+
+
+def _supervisors_only(handler: Any) -> Any:
+    """Switching the calamity message on or off is a supervisor's call."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        _supervisor(request)
+        return await handler(request)
+
+    return wrapped
+
+
+def openapi_document() -> dict[str, Any]:
+    from ivr import api as ivr_api
+    from telephony.acd import api as acd_api
+    from telephony.zaken import api as zaken_api
+
+    doc = {**OPENAPI, "paths": {**OPENAPI["paths"], **acd_api.OPENAPI_PATHS,
+                                **zaken_api.OPENAPI_PATHS, **ivr_api.OPENAPI_PATHS}}
+    doc["paths"]["/ws"] = {"get": {
+        "summary": "WebSocket: first message {type: auth, token}; pushes agent.state, "
+                   "call.offered (only to the offered agent), queue.stats (supervisors)",
+        "security": [], "responses": {"101": {"description": "switching protocols"}}}}
+    return doc
+
+
 def build_app(service: KccService) -> web.Application:
-    app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024)
+    from agent_ui.hub import HUB_SERVICE
+    from telephony.acd.api import SERVICE_KEY as ACD_KEY
+    from telephony.acd.api import acd_errors
+    from telephony.auth import make_auth_middleware
+
+    auth = make_auth_middleware(lambda app: app[SERVICE_KEY].sessions)
+    app = web.Application(middlewares=[errors_as_json, auth, acd_errors],
+                          client_max_size=64 * 1024)
     app[SERVICE_KEY] = service
-    for method, path, handler in ROUTES:
+    app[ACD_KEY] = service
+    app[HUB_SERVICE] = service
+    _install_zaken(app, service)
+    _install_ivr(app, service)
+    for method, path, handler in all_routes():
         app.router.add_route(method, path, handler)
     return app
+
+
+def _install_zaken(app: web.Application, service: KccService) -> None:
+    from telephony.zaken import api as zaken_api
+
+    assert service.popper is not None
+    app[zaken_api.ZAKEN_CONFIG_KEY] = service.config.zaken
+    app[zaken_api.SOURCE_KEY] = service.zaak_source
+    app[zaken_api.POPPER_KEY] = service.popper
+    app[zaken_api.PROCESSING_LOG_KEY] = service.popper.log
+
+    async def push(agent: str, call_id: str, pop: dict[str, Any]) -> None:
+        await service.hub.send_to_agent(agent, {"type": "call.pop", "linkedid": call_id,
+                                                "pop": pop})
+
+    app[zaken_api.POP_PUSH_KEY] = push
+
+
+def _install_ivr(app: web.Application, service: KccService) -> None:
+    from ivr.api import CALAMITY_KEY
+    from ivr.calamity import RedisCalamity
+
+    assert service.redis is not None
+    app[CALAMITY_KEY] = RedisCalamity(service.redis.r, service.config.redis.prefix)
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -105,6 +105,9 @@ class Call:
     municipality: str = ""
     language: str = ""
     subject: str = ""
+    zaaknummer: str = ""  # entered in the IVR (self-service), for the agent
+    transcript: str = ""  # what speech recognition heard in the IVR
+    callback: str = ""  # the caller asked for a call-back (IVR / queue key 1)
     queue: str = ""
     queues: list[str] = field(default_factory=list)
     queued_at: float | None = None
@@ -142,6 +145,9 @@ class Call:
             "municipality": self.municipality,
             "language": self.language,
             "subject": self.subject,
+            "zaaknummer": self.zaaknummer,
+            "transcript": self.transcript,
+            "callback": self.callback,
             "queue": self.queue,
             "queues": list(self.queues),
             "started_at": self.started_at,
@@ -207,6 +213,12 @@ class CallModel:
             call.language = clean_text(values["KCC_LANG"], 8)
         if values.get("KCC_SUBJECT"):
             call.subject = clean_text(values["KCC_SUBJECT"], 40)
+        if values.get("KCC_ZAAKNUMMER"):
+            call.zaaknummer = clean_text(values["KCC_ZAAKNUMMER"], 40)
+        if values.get("KCC_TRANSCRIPT"):
+            call.transcript = clean_text(values["KCC_TRANSCRIPT"], 200)
+        if values.get("KCC_CALLBACK"):
+            call.callback = clean_text(values["KCC_CALLBACK"], 20)
 
     def _is_caller_leg(self, call: Call, leg: Leg) -> bool:
         return leg.uniqueid == call.caller_uniqueid

@@ -18,9 +18,10 @@ _UPSERT = """
 INSERT INTO calls (linkedid, direction, caller_number, caller_name, dialled, municipality,
     language, subject, queue, queues, started_at, queued_at, answered_at, ended_at,
     wait_seconds, talk_seconds, answered_by, abandoned, transfer_count, offered, transfers,
-    holds, hangup_cause, hangup_cause_text, recovered, instance_id, updated_at)
+    holds, hangup_cause, hangup_cause_text, recovered, instance_id, zaaknummer, transcript,
+    callback, updated_at)
 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,
-    $23,$24,$25,$26, now())
+    $23,$24,$25,$26,$27,$28,$29, now())
 ON CONFLICT (linkedid) DO UPDATE SET
     direction = CASE WHEN calls.direction = 'inbound' THEN calls.direction
                      ELSE EXCLUDED.direction END,
@@ -54,6 +55,9 @@ ON CONFLICT (linkedid) DO UPDATE SET
                                  calls.hangup_cause_text),
     recovered = calls.recovered OR EXCLUDED.recovered,
     instance_id = EXCLUDED.instance_id,
+    zaaknummer = COALESCE(NULLIF(EXCLUDED.zaaknummer, ''), calls.zaaknummer),
+    transcript = COALESCE(NULLIF(EXCLUDED.transcript, ''), calls.transcript),
+    callback = COALESCE(NULLIF(EXCLUDED.callback, ''), calls.callback),
     updated_at = now()
 """
 
@@ -76,7 +80,8 @@ class CallRepository:
             _ts(r["ended_at"]), r["wait_seconds"], r["talk_seconds"], r["answered_by"],
             r["abandoned"], len(r["transfers"]), json.dumps(r["offered"]),
             json.dumps(r["transfers"]), json.dumps(r["holds"]), r["hangup_cause"],
-            r["hangup_cause_text"], r["recovered"], self.instance_id)
+            r["hangup_cause_text"], r["recovered"], self.instance_id,
+            r.get("zaaknummer", ""), r.get("transcript", ""), r.get("callback", ""))
 
     async def close_orphans(self, live_linkedids: set[str], reason: str) -> int:
         """End rows still open in the database that Asterisk no longer has.

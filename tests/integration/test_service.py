@@ -12,100 +12,15 @@ import json
 import os
 import signal
 import time
-import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import aiohttp
 import asyncpg
 import pytest
+from harness import NAME, SIPP_UAC, TEST_DB, Harness, _test_config, wait_for
 
 from telephony import sandbox
-from telephony.config import Config
-from telephony.events import CallEnded
-from telephony.service import KccService
 
 pytestmark = pytest.mark.asterisk
-
-SIPP_UAC = Path(__file__).resolve().parents[2] / "scripts" / "sipp" / "kcc_uac.xml"
-TEST_DB = os.environ.get("KCC_TEST_DATABASE") or "kcc_test"
-TEST_DSN = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
-NAME = "Zoë Şahin-Çelik"
-
-
-def _test_config(config: Config, http_offset: int = 101) -> Config:
-    http_port = config.service.http_port + http_offset
-    prefix = f"kcct{uuid.uuid4().hex[:6]}:"
-    return config.model_copy(update={
-        "service": config.service.model_copy(update={"http_port": http_port}),
-        "database": config.database.model_copy(update={"default_dsn": TEST_DSN,
-                                                       "dsn_env": "KCC_TEST_NO_SUCH_ENV"}),
-        "redis": config.redis.model_copy(update={"prefix": prefix,
-                                                 "url_env": "KCC_TEST_NO_SUCH_ENV"}),
-    })
-
-
-async def wait_for(predicate: Callable[[], object], timeout: float = 15.0,
-                   what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Harness:
-    """One service instance plus handles to inspect what it wrote."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.service = KccService(config)
-        self.ended: list[CallEnded] = []
-
-    async def start(self) -> None:
-        await self.service.start()
-
-        async def collect(event):
-            if isinstance(event, CallEnded):
-                self.ended.append(event)
-
-        self.service.bus.subscribe("test-collector", collect)
-        await self.service.link.wait_connected(20)
-
-    async def stop(self) -> None:
-        await self.service.stop()
-
-    async def caller(self, number: str = "140180", wait: int = 6,
-                     name: str = NAME, cid: str = "0612345678") -> None:
-        await self.service.link.action(
-            "Originate", Channel=f"Local/{number}@kcc-inbound", Application="Wait",
-            Data=str(wait), CallerID=f'"{name}" <{cid}>', Async="true", timeout=10)
-
-    async def agent(self, login: str, queue: str = "algemeen", add: bool = True) -> None:
-        iface = f"Local/{login}@kcc-test-agent"
-        if add:
-            await self.service.link.action("QueueAdd", Queue=queue, Interface=iface,
-                                           MemberName=login, Penalty="0", Paused="false")
-        else:
-            try:
-                await self.service.link.action("QueueRemove", Queue=queue, Interface=iface)
-            except Exception:
-                pass
-
-    def inbound_call(self, name: str = NAME):
-        calls = [c for c in self.service.model.calls.values()
-                 if c.direction == "inbound" and c.caller_name == name]
-        return calls[0] if calls else None
-
-    async def row(self, linkedid: str) -> dict | None:
-        async with self.service.pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
-        return dict(row) if row else None
-
 
 @pytest.fixture
 async def harness(kcc_config, sandbox):
@@ -157,7 +72,8 @@ async def test_single_municipality_number_sets_municipality(harness: Harness):
 
 async def test_healthz_metrics_and_api(harness: Harness):
     base = f"http://127.0.0.1:{harness.config.service.http_port}"
-    async with aiohttp.ClientSession() as http:
+    headers = {"Authorization": f"Bearer {await harness.token('sanne')}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
         async with http.get(f"{base}/healthz") as resp:
             body = await resp.json()
             assert resp.status == 200, body

@@ -96,18 +96,20 @@ def test_demo_contexts_numbers_and_queues(demo: Config) -> None:
     assert {"140180", "31140180", "+31140180", "140182", "31140182", "+31140182"} <= inbound
     assert "Set(__KCC_DIALLED=+31140180)" in "\n".join(ext["kcc-inbound"])
     assert extens(ext["kcc-queue"]) == {"algemeen", "burgerzaken", "afval", "belastingen"}
-    assert extens(ext["kcc-agents"]) == {"agent-anna", "agent-mehmet", "agent-zoe"}
+    assert extens(ext["kcc-agents"]) == {"agent-anna", "agent-mehmet", "agent-zoe",
+                                         "agent-sanne"}, "no softphone for the admin"
     route = "\n".join(ext["kcc-route"])
     assert "AGI(agi://127.0.0.1:4573/inbound,${KCC_DIALLED})" in route
     assert "Queue(algemeen,t,,,900)" in "\n".join(ext["kcc-queue"])
 
     queues = sections(render(demo)["queues.conf"])
     assert set(queues) == {"general", "algemeen", "burgerzaken", "afval", "belastingen"}
-    assert "wrapuptime = 20" in queues["afval"] and "servicelevel = 25" in queues["afval"]
+    assert "wrapuptime = 3" in queues["afval"] and "servicelevel = 25" in queues["afval"]
     for q in ("algemeen", "afval"):
         for setting in ("timeout = 15", "joinempty = yes", "leavewhenempty = no",
                         "ringinuse = no", "setinterfacevar = yes", "setqueueentryvar = yes",
-                        "announce-position = no", "musicclass = default"):
+                        "announce-position = limit", "musicclass = default",
+                        f"periodic-announce = kcc/wait-{q}", "context = kcc-queue-exit"):
             assert setting in queues[q], (q, setting)
 
 
@@ -116,10 +118,11 @@ def test_pjsip_trunk_and_webrtc_agents(demo: Config) -> None:
     assert "bind = 127.0.0.1:5060" in pjsip and "protocol = wss" in pjsip
     assert "match = 127.0.0.1" in pjsip and "dtmf_mode = rfc4733" in pjsip
     assert "context = kcc-inbound" in pjsip and "context = kcc-agents" in pjsip
-    for login in ("anna", "mehmet", "zoe"):
+    for login in ("anna", "mehmet", "zoe", "sanne"):
         assert f"[agent-{login}]" in pjsip
-    assert pjsip.count("webrtc = yes") == 3 and pjsip.count("max_contacts = 5") == 3
-    assert pjsip.count("password = kcc-demo-sip") == 3
+    assert "[agent-beheer]" not in pjsip
+    assert pjsip.count("webrtc = yes") == 4 and pjsip.count("max_contacts = 5") == 4
+    assert pjsip.count("password = kcc-demo-sip") == 4
     http = render(demo)["http.conf"]
     assert "bindport = 8088" in http and "tlsbindaddr = 127.0.0.1:8089" in http
 

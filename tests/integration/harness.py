@@ -1,0 +1,117 @@
+"""Shared harness for integration tests: one service instance on the real sandbox.
+
+Each test gets its own Redis key prefix and shares one test database
+(``KCC_TEST_DATABASE``, default kcc_test), dropped at the start of a test session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from telephony.config import Config
+from telephony.events import CallEnded
+from telephony.service import KccService
+
+NAME = "Zoë Şahin-Çelik"
+SIPP_UAC = Path(__file__).resolve().parents[2] / "scripts" / "sipp" / "kcc_uac.xml"
+TEST_DB = os.environ.get("KCC_TEST_DATABASE") or "kcc_test"
+TEST_DSN = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
+NAME = "Zoë Şahin-Çelik"
+
+
+def _test_config(config: Config, http_offset: int = 101) -> Config:
+    http_port = config.service.http_port + http_offset
+    prefix = f"kcct{uuid.uuid4().hex[:6]}:"
+    return config.model_copy(update={
+        # The IVR has its own tests (tests/ivr); here calls go straight to a queue.
+        "ivr": config.ivr.model_copy(update={"enabled": False}),
+        "service": config.service.model_copy(update={"http_port": http_port}),
+        "database": config.database.model_copy(update={"default_dsn": TEST_DSN,
+                                                       "dsn_env": "KCC_TEST_NO_SUCH_ENV"}),
+        "redis": config.redis.model_copy(update={"prefix": prefix,
+                                                 "url_env": "KCC_TEST_NO_SUCH_ENV"}),
+    })
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float = 15.0,
+                   what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Harness:
+    """One service instance plus handles to inspect what it wrote."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.service = KccService(config)
+        self.ended: list[CallEnded] = []
+
+    async def start(self) -> None:
+        await self.service.start()
+
+        async def collect(event):
+            if isinstance(event, CallEnded):
+                self.ended.append(event)
+
+        self.service.bus.subscribe("test-collector", collect)
+        await self.service.acd.ensure_demo_agents()
+        await self.service.link.wait_connected(20)
+
+    async def token(self, login: str = "sanne") -> str:
+        result = await self.service.sessions.issue(login, (await self.service.agents_repo.get(
+            login)).role)
+        return result
+
+    async def stop(self) -> None:
+        await self.service.stop()
+
+    async def caller(self, number: str = "140180", wait: int = 6,
+                     name: str = NAME, cid: str = "0612345678") -> None:
+        await self.service.link.action(
+            "Originate", Channel=f"Local/{number}@kcc-inbound", Application="Wait",
+            Data=str(wait), CallerID=f'"{name}" <{cid}>', Async="true", timeout=10)
+
+    async def agent(self, login: str, queue: str = "algemeen", add: bool = True) -> None:
+        iface = f"Local/{login}@kcc-test-agent"
+        if add:
+            await self.service.link.action("QueueAdd", Queue=queue, Interface=iface,
+                                           MemberName=login, Penalty="0", Paused="false")
+        else:
+            try:
+                await self.service.link.action("QueueRemove", Queue=queue, Interface=iface)
+            except Exception:
+                pass
+
+    def inbound_call(self, name: str = NAME):
+        calls = [c for c in self.service.model.calls.values()
+                 if c.direction == "inbound" and c.caller_name == name]
+        return calls[0] if calls else None
+
+    async def row(self, linkedid: str) -> dict | None:
+        async with self.service.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
+        return dict(row) if row else None
+
+
+
+
+async def hangup_all(h: Harness) -> None:
+    """Test isolation: no call of an earlier test may keep an agent busy."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        await h.service.link.action("Hangup", Channel="/^Local\\//", Cause="16")
+    await wait_for(lambda: not h.service.model.calls, timeout=10, what="all calls gone")
