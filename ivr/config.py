@@ -165,6 +165,10 @@ class IvrConfig(_Strict):
     callback_offer_seconds: int = Field(default=300, ge=0, le=7200)
     # How often a waiting caller hears position and expected wait (queues.conf).
     wait_announce_seconds: int = Field(default=45, ge=5, le=600)
+    # app_queue plays the position message the moment a caller joins and cannot ring an
+    # agent who frees up meanwhile: measured +7 s to answer (scripts/bench_acd.py). Off by
+    # default; the expected-wait message (periodic, after wait_announce_seconds) stays.
+    announce_position: bool = False
     texts: Texts = Texts()
     prompts: PromptsConfig = PromptsConfig()
     speech: SpeechConfig = SpeechConfig()

@@ -1,16 +1,25 @@
 """The ``callback`` FastAGI route: a waiting caller pressed 1 for the call-back offer.
 
-Booking the call-back is the callbacks module's job (issue 5); this route records the
-*wish* with the call (``KCC_CALLBACK=requested``, inherited by every leg, and a contact
-in the IVR log), tells the caller the promised term and lets the dialplan hang up. It
-runs from ``kcc-queue-exit``; if the service is unreachable the dialplan puts the caller
-back in the queue instead, so pressing 1 never loses the caller.
+Virtual hold ("keep my place"): the caller confirms the number to call (their caller ID
+with 1, or 2 to key in another; an anonymous or uncallable caller ID must key one in),
+the callback is stored with the caller's queue, the time they first queued (their place
+in the one first-come line of callers and callbacks), subject and IVR data, and the
+caller hears that they keep their place, then the dialplan hangs up.
+
+Caller ID and keys are attacker-controlled: every number goes through
+``telephony.callbacks.numbers.normalise`` (E.164, no premium rate). When no callable number
+is given, or the callbacks module is not wired (``booker`` is None: only the wish is
+recorded, as before), the caller is not left without service: without a number the
+dialplan (``kcc-queue-back``) puts them back in the queue; if the service is unreachable
+likewise, so pressing 1 never loses the caller.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from panoramisk.fast_agi import Request
 
@@ -20,9 +29,37 @@ from ivr.config import Lang
 from ivr.session import IvrSession, clean
 from ivr.session_store import MemorySessionStore, SessionStore
 from ivr.speaker import Speaker
+from telephony.callbacks.numbers import BadNumber, normalise
 from telephony.config import Config
 
 log = logging.getLogger(__name__)
+# Books a virtual-hold callback: (queue, e164, linkedid, data) -> callback id.
+Booker = Callable[[str, str, str, dict[str, Any]], Awaitable[int]]
+
+SAY: dict[str, dict[Lang, str]] = {
+    "confirm_number": {
+        "nl": "Wij bellen u terug op nummer {number}. Klopt dit, druk dan 1. "
+              "Voor een ander nummer, druk 2.",
+        "en": "We will call you back on {number}. If that is right, press 1. "
+              "For another number, press 2."},
+    "key_number": {
+        "nl": "Toets het telefoonnummer waarop wij u kunnen terugbellen, gevolgd door een hekje.",
+        "en": "Please key in the phone number we can call you back on, followed by hash."},
+    "bad_number": {
+        "nl": "Dit nummer kunnen wij helaas niet terugbellen.",
+        "en": "Sorry, we cannot call back this number."},
+    "keep_place": {
+        "nl": "U houdt uw plaats in de wachtrij. Zodra u aan de beurt bent, belt een "
+              "medewerker u terug. Neem dan op en druk op 1.",
+        "en": "You keep your place in the queue. When it is your turn, an agent will call "
+              "you back. Please answer and press 1."},
+}
+
+
+def spoken(e164: str) -> str:
+    """+31612345678 -> "0 6 1 2 3 4 5 6 7 8": digits one by one, as Dutch KCCs say them."""
+    digits = "0" + e164[3:] if e164.startswith("+31") else e164
+    return " ".join(digits.replace("+", "plus "))
 
 
 class QueueCallbackRoute:
@@ -31,11 +68,41 @@ class QueueCallbackRoute:
         self.config = config
         self.speaker = speaker
         self.store: SessionStore = store or MemorySessionStore()
+        self.booker: Booker | None = None  # set by telephony.callbacks.service
 
     async def _get(self, request: Request, name: str) -> str:
         result = await agi_command(request, f"GET VARIABLE {name}")
         value = result.get("result")
         return clean(value[1], 64) if isinstance(value, tuple) and value[0] == "1" else ""
+
+    async def _say(self, key: str, lang: Lang, **params: str) -> str:
+        text = SAY[key].get(lang) or SAY[key]["nl"]
+        for name, value in params.items():
+            text = text.replace("{" + name + "}", value)
+        return await self.speaker.say(text, lang)
+
+    async def choose_number(self, chan: AgiChannel, caller_id: str, lang: Lang) -> str | None:
+        """The E.164 number to call back, confirmed by the caller, or None."""
+        region = self.config.callbacks.region
+        try:
+            own = normalise(caller_id, region)
+        except BadNumber:
+            own = None
+        if own is not None:
+            prompt = await self._say("confirm_number", lang, number=spoken(own))
+            key = await chan.play([prompt], escape="12") or await chan.wait_digit(6)
+            if key == "1":
+                return own
+            if key != "2":
+                return None
+        for _ in range(2):
+            keyed = await chan.read_digits([await self._say("key_number", lang)], 8, 16)
+            try:
+                return normalise(keyed, region)
+            except BadNumber as exc:
+                log.info("keyed call-back number refused: %s", exc.code)
+                await chan.play([await self._say("bad_number", lang)], escape="")
+        return None
 
     async def __call__(self, request: Request) -> None:
         headers = request.headers
@@ -48,12 +115,27 @@ class QueueCallbackRoute:
             lang = await self._get(request, "KCC_LANG")
             session.language = lang if lang in self.config.kcc.languages else "nl"
             session.municipality = await self._get(request, "KCC_MUNICIPALITY")
+            session.subject = await self._get(request, "KCC_SUBJECT")
             session.callback = True
-            session.contact("callback", "requested")
-            await chan.set_var("__KCC_CALLBACK", "requested")
             language: Lang = "en" if session.language == "en" else "nl"
-            days = self.config.kcc.callback_promise_working_days
-            await chan.play([await self.speaker.text("callback_confirm", language, days=days),
+            if self.booker is None:
+                await self._note_only(chan, session, language)
+                return
+            number = await self.choose_number(chan, session.caller_number, language)
+            if number is None:
+                session.contact("callback", "no_number")
+                session.outcome = "callback_no_number"
+                return  # KCC_ACTION stays empty: the dialplan puts the caller back
+            queue = session.queue if session.queue in {q.id for q in self.config.queues} \
+                else next(q.id for q in self.config.queues if q.general)
+            cid = await self.booker(queue, number, session.linkedid, {
+                "subject": session.subject, "municipality": session.municipality,
+                "language": session.language, "dialled": await self._get(request,
+                                                                         "KCC_DIALLED"),
+                "ivr_uniqueid": session.uniqueid})
+            session.contact("callback", "booked")
+            await chan.set_var("__KCC_CALLBACK", f"booked:{cid}")
+            await chan.play([await self._say("keep_place", language),
                              await self.speaker.text("goodbye", language)], escape="")
             await chan.set_var("KCC_ACTION", "hangup")
             session.outcome = "callback"
@@ -62,6 +144,16 @@ class QueueCallbackRoute:
         finally:
             session.ended_at = time.time()
             await self.store.save(session)
+
+    async def _note_only(self, chan: AgiChannel, session: IvrSession, language: Lang) -> None:
+        """Without the callbacks module: record the wish and promise the term."""
+        session.contact("callback", "requested")
+        await chan.set_var("__KCC_CALLBACK", "requested")
+        days = self.config.kcc.callback_promise_working_days
+        await chan.play([await self.speaker.text("callback_confirm", language, days=days),
+                         await self.speaker.text("goodbye", language)], escape="")
+        await chan.set_var("KCC_ACTION", "hangup")
+        session.outcome = "callback"
 
     async def handle(self, request: Request) -> None:
         await self(request)

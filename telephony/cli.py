@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="directory to write the .conf files to")
     p.set_defaults(func=_cmd_render)
 
+    from telephony.acd.cli import register as register_agents
+
+    register_agents(sub)
+
     p = sub.add_parser("sandbox", help="the sandbox Asterisk 22 (Debian sid chroot)")
     p.add_argument("action", choices=["up", "down", "status", "reload"])
     p.add_argument("--config", default=DEFAULT_CONFIG)

@@ -28,6 +28,7 @@ from pydantic import (
 from ivr.config import IvrConfig, reference_problems
 from ivr.hours import WEEKDAYS as WEEKDAYS  # re-exported: it used to be defined here
 from ivr.hours import Hours
+from telephony.callbacks.config import CallbacksConfig
 from telephony.toml_lines import find_line, line_index
 from telephony.zaken.config import ZakenConfig
 
@@ -198,6 +199,7 @@ class Config(_Strict):
     acd: AcdSection = AcdSection()
     ivr: IvrConfig = IvrConfig()
     zaken: ZakenConfig = ZakenConfig()
+    callbacks: CallbacksConfig = CallbacksConfig()
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Config:

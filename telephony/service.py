@@ -25,6 +25,7 @@ from telephony.acd.stats import QueueStats
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiSnapshot
 from telephony.auth import Sessions
+from telephony.callbacks.service import CallbackService
 from telephony.config import Config, ConfigError, normalise_number
 from telephony.events import (
     AgentStateChanged,
@@ -83,6 +84,8 @@ class KccService:
         self.ivr = IvrApp(config, zaken=self.zaak_status, ewt=_StatsEwt(self.stats))
         self.agi.add_route("inbound", self.ivr.route.handle)
         self.agi.add_route("callback", self.ivr.callback_route.handle)
+        self.callbacks = CallbackService(self)
+        self.agi.add_route("callback-result", self.callbacks.result_route.handle)
         self.hub = Hub()
         self.zaak_source: Any = None
         self.popper: ScreenPopper | None = None
@@ -118,6 +121,7 @@ class KccService:
         await self.agi.start()
         self.link.start()
         self._consumer = asyncio.create_task(self._consume(), name="model-consumer")
+        self.callbacks.start()
         self._stats_task = asyncio.create_task(self._push_stats(), name="queue-stats")
         if web_enabled:
             from telephony.web import build_app
@@ -136,6 +140,7 @@ class KccService:
             await self._web_runner.cleanup()
         if self._stats_task is not None:
             self._stats_task.cancel()
+        await self.callbacks.stop()
         if self.acd is not None:
             await self.acd.stop()
         await self.agi.stop()

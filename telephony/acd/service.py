@@ -160,6 +160,22 @@ class AcdService:
             fields["Reason"] = reason
         await self.link.action("QueuePause", **fields)
 
+    async def reserve(self, login: str, reason: str) -> AgentRecord:
+        """Hold a free agent for a callback: paused in Asterisk, so app_queue offers them
+        no queue call while the service dials. Not saved as the agent's own pause: a
+        reservation ends with its callback (``unreserve``), also after a restart."""
+        record = await self._require_logged_in(login)
+        await self._set_paused(record, True, reason)
+        return record
+
+    async def unreserve(self, login: str, reason: str) -> None:
+        """End a callback reservation, unless the agent meanwhile chose another state."""
+        state = self.state_of(login)
+        if state["state"] == "paused" and state["reason"] not in ("", reason):
+            return
+        record = await self._record(login)
+        await self._set_paused(record, False, "")
+
     # -- wrap-up ---------------------------------------------------------------------
     async def on_event(self, event: DomainEvent) -> None:
         """Bus subscriber: start wrap-up when an answered queue call ends."""

@@ -13,6 +13,12 @@ unit-testable. Definitions, as Dutch KCCs report them:
 
 A call is counted in the queue that answered it (after overflow: the overflow queue),
 with its wait measured from when it first queued.
+
+Callbacks (issue 5) are reported separately *and* in SL, as KCCs do: a caller who left
+the queue with a keep-my-place callback is not an abandon; when the callback reaches
+the citizen it counts as answered, its wait measured from the original first-queued
+time (so a long virtual hold does not flatter the SL). Waiting and failed callbacks are
+shown next to the live callers.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ class _Outcome:
     at: float
     wait: float
     answered: bool
+    callback: bool = False
 
 
 @dataclass
@@ -41,6 +48,8 @@ class QueueState:
     sl_target: float
     waiting: dict[str, float] = field(default_factory=dict)  # linkedid -> first queued at
     outcomes: deque[_Outcome] = field(default_factory=deque)
+    callbacks_waiting: int = 0
+    callbacks_failed: deque[float] = field(default_factory=deque)
 
 
 class QueueStats:
@@ -51,6 +60,7 @@ class QueueStats:
                        for q in config.queues}
         self._first_queued: dict[str, float] = {}
         self._where: dict[str, str] = {}
+        self._left_for_callback: set[str] = set()
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, CallQueued):
@@ -76,14 +86,36 @@ class QueueStats:
             queue = self._where.pop(event.linkedid, None)
             for state in self.queues.values():
                 state.waiting.pop(event.linkedid, None)
-            if queue in self.queues and first is not None and event.record.get("abandoned"):
+            took_callback = event.linkedid in self._left_for_callback
+            self._left_for_callback.discard(event.linkedid)
+            if queue in self.queues and first is not None and event.record.get("abandoned") \
+                    and not took_callback:
                 wait = event.at - first
                 if wait >= self.short_abandon:
                     self.queues[queue].outcomes.append(_Outcome(event.at, wait, False))
 
+    def left_for_callback(self, linkedid: str) -> None:
+        """The caller took a keep-my-place callback: their hang-up is no abandon."""
+        self._left_for_callback.add(linkedid)
+
+    def callback_result(self, queue: str, queued_at: float, at: float, reached: bool) -> None:
+        state = self.queues.get(queue)
+        if state is None:
+            return
+        if reached:
+            state.outcomes.append(_Outcome(at, at - queued_at, True, callback=True))
+        else:
+            state.callbacks_failed.append(at)
+
+    def set_callbacks_waiting(self, counts: dict[str, int]) -> None:
+        for queue, state in self.queues.items():
+            state.callbacks_waiting = counts.get(queue, 0)
+
     def _trim(self, state: QueueState, now: float) -> None:
         while state.outcomes and state.outcomes[0].at < now - self.window:
             state.outcomes.popleft()
+        while state.callbacks_failed and state.callbacks_failed[0] < now - self.window:
+            state.callbacks_failed.popleft()
 
     def ewt_seconds(self, queue: str, now: float, position: int | None = None) -> float | None:
         state = self.queues.get(queue)
@@ -123,6 +155,9 @@ class QueueStats:
             else None,
             "ewt": self.ewt_seconds(queue, now),
             "window_seconds": self.window,
+            "callbacks_waiting": state.callbacks_waiting,
+            "callbacks_reached": sum(1 for o in answered if o.callback),
+            "callbacks_failed": len(state.callbacks_failed),
         }
 
     def all(self, now: float) -> list[dict[str, Any]]:

@@ -40,7 +40,8 @@ def test_wait_text_says_minutes_and_offers_callback(base_config: Config) -> None
 @pytest.fixture
 def fast_announcements(base_config: Config, ivr_sandbox: str) -> Iterator[Config]:
     """The sandbox with announcements every 5 s (queues.conf), restored afterwards."""
-    config = ivr_config(base_config, ask_language=False, wait_announce_seconds=5)
+    config = ivr_config(base_config, ask_language=False, wait_announce_seconds=5,
+                        announce_position=True)
     sandbox_mod.up(config)
     try:
         yield config

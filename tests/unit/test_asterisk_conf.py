@@ -108,7 +108,7 @@ def test_demo_contexts_numbers_and_queues(demo: Config) -> None:
     for q in ("algemeen", "afval"):
         for setting in ("timeout = 15", "joinempty = yes", "leavewhenempty = no",
                         "ringinuse = no", "setinterfacevar = yes", "setqueueentryvar = yes",
-                        "announce-position = limit", "musicclass = default",
+                        "announce-position = no", "musicclass = default",
                         f"periodic-announce = kcc/wait-{q}", "context = kcc-queue-exit"):
             assert setting in queues[q], (q, setting)
 
