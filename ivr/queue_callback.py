@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from panoramisk.fast_agi import Request
@@ -30,11 +31,14 @@ from ivr.session import IvrSession, clean
 from ivr.session_store import MemorySessionStore, SessionStore
 from ivr.speaker import Speaker
 from telephony.callbacks.numbers import BadNumber, normalise
+from telephony.callbacks.windows import next_day_windows
 from telephony.config import Config
 
 log = logging.getLogger(__name__)
-# Books a virtual-hold callback: (queue, e164, linkedid, data) -> callback id.
-Booker = Callable[[str, str, str, dict[str, Any]], Awaitable[int]]
+# Books a callback: (queue, e164, linkedid, data, window) -> callback id. window None:
+# keep my place (virtual hold); else a terugbelafspraak in [start, end).
+Window = tuple[datetime, datetime]
+Booker = Callable[[str, str, str, dict[str, Any], Window | None], Awaitable[int]]
 
 SAY: dict[str, dict[Lang, str]] = {
     "confirm_number": {
@@ -48,12 +52,28 @@ SAY: dict[str, dict[Lang, str]] = {
     "bad_number": {
         "nl": "Dit nummer kunnen wij helaas niet terugbellen.",
         "en": "Sorry, we cannot call back this number."},
+    "choose_when": {
+        "nl": "Druk 1 om uw plaats in de wachtrij te houden: wij bellen u zodra u aan de "
+              "beurt bent. Of kies een tijd op {day}: druk 2 voor de ochtend, 3 voor de "
+              "middag.",
+        "en": "Press 1 to keep your place in the queue: we call you when it is your turn. "
+              "Or choose a time on {day}: press 2 for the morning, 3 for the afternoon."},
+    "booked_window": {
+        "nl": "Wij bellen u terug op {day} tussen {start} en {end} uur. Neem dan op en druk "
+              "op 1.",
+        "en": "We will call you back on {day} between {start} and {end}. Please answer and "
+              "press 1."},
     "keep_place": {
         "nl": "U houdt uw plaats in de wachtrij. Zodra u aan de beurt bent, belt een "
               "medewerker u terug. Neem dan op en druk op 1.",
         "en": "You keep your place in the queue. When it is your turn, an agent will call "
               "you back. Please answer and press 1."},
 }
+
+
+DAYS: dict[Lang, list[str]] = {
+    "nl": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]}
 
 
 def spoken(e164: str) -> str:
@@ -104,6 +124,17 @@ class QueueCallbackRoute:
                 await chan.play([await self._say("bad_number", lang)], escape="")
         return None
 
+    async def choose_when(self, chan: AgiChannel, lang: Lang) -> Window | None:
+        """Keep my place (None: also on no key), or a window on the next working day."""
+        windows = next_day_windows(self.config.hours, self.config.kcc.timezone,
+                                   datetime.now(UTC))
+        if not windows:
+            return None
+        day = DAYS[lang][next(iter(windows.values()))[0].weekday()]
+        prompt = await self._say("choose_when", lang, day=day)
+        key = await chan.play([prompt], escape="123") or await chan.wait_digit(5)
+        return windows.get({"2": "morning", "3": "afternoon"}.get(key, ""))
+
     async def __call__(self, request: Request) -> None:
         headers = request.headers
         session = IvrSession(uniqueid=clean(headers.get("agi_uniqueid", ""), 40) + ":callback",
@@ -128,15 +159,22 @@ class QueueCallbackRoute:
                 return  # KCC_ACTION stays empty: the dialplan puts the caller back
             queue = session.queue if session.queue in {q.id for q in self.config.queues} \
                 else next(q.id for q in self.config.queues if q.general)
+            window = await self.choose_when(chan, language)
             cid = await self.booker(queue, number, session.linkedid, {
                 "subject": session.subject, "municipality": session.municipality,
                 "language": session.language, "dialled": await self._get(request,
                                                                          "KCC_DIALLED"),
-                "ivr_uniqueid": session.uniqueid})
-            session.contact("callback", "booked")
+                "ivr_uniqueid": session.uniqueid}, window)
+            session.contact("callback", "booked" if window is None else "scheduled")
             await chan.set_var("__KCC_CALLBACK", f"booked:{cid}")
-            await chan.play([await self._say("keep_place", language),
-                             await self.speaker.text("goodbye", language)], escape="")
+            if window is None:
+                said = await self._say("keep_place", language)
+            else:
+                start, end = window
+                said = await self._say("booked_window", language,
+                                       day=DAYS[language][start.weekday()],
+                                       start=f"{start:%H:%M}", end=f"{end:%H:%M}")
+            await chan.play([said, await self.speaker.text("goodbye", language)], escape="")
             await chan.set_var("KCC_ACTION", "hangup")
             session.outcome = "callback"
         except AgiHangup:

@@ -6,9 +6,11 @@
 1. Agent free -> citizen's phone ringing (real sandbox Asterisk, PostgreSQL, Redis; the
    service in-process). Each round: zoe paused, one callback waiting; at t0 the ACD
    resumes zoe; t1 is Asterisk's timestamp of the citizen's channel (Newchannel of the
-   Local channel into the citizen context), as the live model recorded it. Includes the
-   dispatcher's poll interval (random phase), the claim, the reservation, ringing the
-   agent (a scripted agent answers at once) and the Originate of the citizen.
+   Local channel into the citizen context), as the live model recorded it. resume() goes
+   through the ACD hook (the callback is claimed before the agent is unpaused), so no
+   poll interval is in this figure; it includes the claim, the reservation, ringing the
+   agent (a scripted agent answers at once) and the Originate of the citizen. (Agents
+   freed other ways are found by the poll loop: add up to poll_seconds * 1.5.)
 2. Claims per second by two dispatcher instances against the real PostgreSQL, with a
    dialer that "answers" at once (the Asterisk side is not in this figure): N callbacks,
    20 agents per instance; then a check that every callback was claimed exactly once.

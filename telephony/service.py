@@ -93,6 +93,7 @@ class KccService:
         self.acd: AcdService = None  # type: ignore[assignment]
         self.sessions: Sessions = None  # type: ignore[assignment]
         self._stats_task: asyncio.Task[None] | None = None
+        self._pop_tasks: set[asyncio.Task[None]] = set()
         self._consumer: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
         self._resyncs = 0
@@ -223,9 +224,16 @@ class KccService:
             await self.hub.send_to_agent(event.agent, message)
             await self.hub.send_to_supervisors(message)
         elif isinstance(event, CallOffered) and event.agent:
-            await self.hub.send_to_agent(event.agent, await self.screen_pop(event))
+            # Its own task: one pop waiting on the zaak source must not hold up the next
+            # call's pop or the state pushes behind it in this subscriber's queue.
+            task = asyncio.create_task(self._deliver_pop(event))
+            self._pop_tasks.add(task)
+            task.add_done_callback(self._pop_tasks.discard)
         elif isinstance(event, CallEnded) and self.popper is not None:
             await self.popper.forget_call(event.linkedid)
+
+    async def _deliver_pop(self, event: CallOffered) -> None:
+        await self.hub.send_to_agent(event.agent, await self.screen_pop(event))
 
     async def screen_pop(self, event: CallOffered) -> dict[str, Any]:
         """What the offered agent's panel shows before answering.

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +49,18 @@ class AcdService:
         self.queues = {q.id: q for q in config.queues}
         self._wrapup_tasks: dict[str, asyncio.Task[None]] = {}
         self.wrapup_until: dict[str, float] = {}
+        # Set by the callbacks module: offered a paused agent who is about to become
+        # available; True when it reserved them for an older callback (first come).
+        self.hold_for_callback: Callable[[str], Awaitable[bool]] | None = None
+
+    async def _held(self, login: str) -> bool:
+        if self.hold_for_callback is None:
+            return False
+        try:
+            return await self.hold_for_callback(login)
+        except Exception:
+            log.exception("callback hold check failed for %s", login)
+            return False
 
     # -- views -----------------------------------------------------------------------
     def state_of(self, login: str) -> dict[str, Any]:
@@ -115,7 +128,9 @@ class AcdService:
     async def resume(self, login: str) -> dict[str, Any]:
         record = await self._require_logged_in(login)
         self._cancel_wrapup(login)
-        await self._set_paused(record, False, "")
+        # Before app_queue can offer them a waiting call: an older callback goes first.
+        if not await self._held(login):
+            await self._set_paused(record, False, "")
         await self.repo.save_session(login, logged_in=True)
         return self.state_of(login)
 
@@ -174,7 +189,8 @@ class AcdService:
         if state["state"] == "paused" and state["reason"] not in ("", reason):
             return
         record = await self._record(login)
-        await self._set_paused(record, False, "")
+        if not await self._held(login):
+            await self._set_paused(record, False, "")
 
     # -- wrap-up ---------------------------------------------------------------------
     async def on_event(self, event: DomainEvent) -> None:

@@ -51,6 +51,12 @@ class Dialer:
             log.warning("callback %s: agent %s cannot be reserved: %s", claim.id,
                         claim.agent, exc)
             return False
+        if self.acd.state_of(claim.agent)["state"] in ("ringing", "on_call"):
+            # app_queue offered them a waiting call between "free" and our pause: that
+            # caller goes first; the callback is given back with its place.
+            log.info("callback %s: agent %s took a queue call first", claim.id, claim.agent)
+            await self.unreserve(claim.agent)
+            return False
         await self.notify(claim.agent, {
             "type": "callback.offered", "callback_id": claim.id, "attempt": claim.attempt,
             "linkedid": linkedid, "number": claim.number, "queue": claim.queue,

@@ -137,6 +137,25 @@ class Dispatcher:
                     break
         return claimed
 
+    async def claim_for(self, login: str, queues: list[str]) -> bool:
+        """An agent is about to become available (ACD resume): if a due callback is older
+        than every live caller in one of their queues, reserve them for it now — before
+        app_queue could give them a newer waiting call. This is what makes callbacks and
+        waiting calls one first-come line; the poll loop alone would lose that race."""
+        if not self.ready() or not self.is_open(datetime.now(UTC)) \
+                or any(c.agent == login for c in self.active.values()):
+            return False
+        for queue in queues:
+            first = self.earliest_caller(queue)
+            before = datetime.fromtimestamp(first, UTC) if first is not None else None
+            claim = await self.store.claim(queue=queue, before=before, agent=login,
+                                           instance=self.instance,
+                                           lease_seconds=self.cfg.lease_seconds)
+            if claim is not None:
+                self._start_dial(claim)
+                return True
+        return False
+
     def _start_dial(self, claim: Claim) -> None:
         self.active[claim.id] = claim
         self.dispatched += 1
@@ -162,6 +181,9 @@ class Dispatcher:
     async def maintain(self) -> None:
         """Renew our leases; adopt or close expired ones; expire passed windows."""
         live = self.live_linkedids()
+        mine = await self.store.still_mine(list(self.active), self.instance)
+        for cid in [c for c in self.active if c not in mine and c not in self._originating]:
+            self.active.pop(cid, None)  # settled by another instance: the agent is free
         # Renew only claims still being set up or whose call lives: a claim whose call
         # ended without a report lets its lease run out and is settled below.
         keep = [cid for cid, c in self.active.items()

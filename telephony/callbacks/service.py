@@ -61,6 +61,7 @@ class CallbackService:
             on_counts=s.stats.set_callbacks_waiting)
         if self.cfg.enabled:
             s.ivr.callback_route.booker = self.book_virtual_hold
+            s.acd.hold_for_callback = self.hold_for_callback
             self.dispatcher.start()
 
     def _count(self, row: dict[str, Any], outcome: str, status: str) -> None:
@@ -77,12 +78,20 @@ class CallbackService:
                                                outcome == "reached")
 
     async def book_virtual_hold(self, queue: str, number: str, linkedid: str,
-                                data: dict[str, Any]) -> int:
+                                data: dict[str, Any],
+                                window: tuple[datetime, datetime] | None = None) -> int:
         """Store a keep-my-place callback. Its place is when the call first queued (the
-        live model knows; the caller has only just left the queue), else now."""
+        live model knows; the caller has only just left the queue), else now. With a
+        ``window`` the caller chose a terugbelafspraak instead."""
         assert self.store is not None
         call = self.service.model.calls.get(linkedid)
         self.service.stats.left_for_callback(linkedid)
+        if window is not None:
+            start, end = window
+            return await self.store.create(kind="scheduled", queue=queue, number=number,
+                                           queued_at=start, due_at=start, window_end=end,
+                                           subject=str(data.get("subject") or ""),
+                                           linkedid=linkedid, ivr=data, created_by="ivr")
         first = call.queued_at if call is not None and call.queued_at else time.time()
         queued_at = datetime.fromtimestamp(first, UTC)
         subject = str(data.get("subject") or "")
@@ -112,6 +121,17 @@ class CallbackService:
                 dialstatus, confirm = value.split(":", 1)
                 return re.sub(r"[^A-Z]", "", dialstatus)[:20], confirm[:4]
         return None
+
+    async def hold_for_callback(self, login: str) -> bool:
+        """ACD hook: reserve an agent who is about to become free for an older callback."""
+        if self.dispatcher is None:
+            return False
+        agent = self.service.model.agents.agents.get(login)
+        if agent is None:
+            return False
+        queues = [q for q, _m in sorted(agent.memberships.items(),
+                                        key=lambda item: item[1].penalty)]
+        return await self.dispatcher.claim_for(login, queues)
 
     def free_agents(self) -> dict[str, list[str]]:
         """Available agents and their queues, best skill (lowest penalty) first."""

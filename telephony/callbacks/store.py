@@ -82,8 +82,11 @@ class CallbackStore:
                         WHERE status = 'waiting' AND queue = $1 AND due_at <= now()
                           AND (window_end IS NULL OR window_end > now())
                           AND ($2::timestamptz IS NULL OR queued_at < $2)
+                          -- cheap pre-check; the unique index is what guarantees it
+                          AND NOT EXISTS (SELECT 1 FROM callbacks b
+                                           WHERE b.agent = $3 AND b.status = 'dialling')
                         ORDER BY queued_at, id
-                        LIMIT 1 FOR UPDATE SKIP LOCKED""", queue, before)
+                        LIMIT 1 FOR UPDATE SKIP LOCKED""", queue, before, agent)
                 if row is None:
                     return None
                 got = await conn.fetchrow(
@@ -111,6 +114,16 @@ class CallbackStore:
                 WHERE id = ANY($1::bigint[]) AND owner = $2 AND status = 'dialling'""",
             ids, instance, float(lease_seconds))
         return int(result.split()[-1])
+
+    async def still_mine(self, ids: list[int], instance: str) -> set[int]:
+        """Of ``ids``, those still dialling under this instance (a result reported to
+        another instance, or an adoption, ends our hold on the others)."""
+        if not ids:
+            return set()
+        rows = await self.pool.fetch(
+            """SELECT id FROM callbacks WHERE id = ANY($1::bigint[]) AND owner = $2
+                  AND status = 'dialling'""", ids, instance)
+        return {r["id"] for r in rows}
 
     async def release(self, callback_id: int, attempt: int, reason: str) -> bool:
         """Give a claim back unused (the agent did not answer): no attempt is consumed."""

@@ -136,3 +136,48 @@ async def test_deleted_agent_is_not_reserved_and_callback_waits(cb: CbHarness, c
         assert "cannot be reserved" in caplog.text
     finally:
         await cb.service.acd.ensure_demo_agents()
+
+
+async def _queue_caller(h: CbHarness, name: str, wait: int = 3) -> None:
+    await h.service.link.action(
+        "Originate", Channel="Local/algemeen@kcc-queue", Application="Wait", Data=str(wait),
+        CallerID=f'"{name}" <0612345678>', Async="true", timeout=10)
+
+
+def _call(h: CbHarness, name: str):
+    return next((c for c in h.service.model.calls.values() if c.caller_name == name), None)
+
+
+async def test_an_older_callback_goes_before_a_newer_waiting_caller(cb: CbHarness):
+    """zoe comes back from a pause while a caller waits: the callback (older place) is
+    served first, although app_queue would have rung zoe for the caller at once."""
+    await cb.service.acd.login("zoe")
+    await cb.service.acd.pause("zoe", "pauze")
+    await wait_for(lambda: cb.state("zoe") == "paused", what="zoe paused")
+    cb.open_now = False  # keep the poll loop out: the ACD hook alone must do it
+    cid = await cb.add(REACHED, ago=120)
+    await _queue_caller(cb, "Nieuwer Beller", wait=20)
+    caller = await wait_for(lambda: _call(cb, "Nieuwer Beller"), what="caller")
+    await wait_for(lambda: caller.queue == "algemeen", what="caller queued")
+    cb.open_now = True
+    await cb.service.acd.resume("zoe")
+    await cb.until_status(cid, "dialling", "done")
+    attempt = await cb.service.pool.fetchrow(
+        "SELECT * FROM callback_attempts WHERE callback_id = $1", cid)
+    assert caller.answered_at is None or caller.answered_at > attempt["claimed_at"].timestamp()
+    assert not caller.offered or caller.offered[0]["at"] > attempt["claimed_at"].timestamp()
+    assert (await cb.until_status(cid, "done"))["outcome"] == "reached"
+
+
+async def test_an_older_waiting_caller_goes_before_a_newer_callback(cb: CbHarness):
+    await cb.service.acd.login("zoe")
+    await cb.service.acd.pause("zoe", "pauze")
+    await wait_for(lambda: cb.state("zoe") == "paused", what="zoe paused")
+    await _queue_caller(cb, "Ouder Beller", wait=3)
+    caller = await wait_for(lambda: _call(cb, "Ouder Beller"), what="caller")
+    await wait_for(lambda: caller.queue == "algemeen", what="caller queued")
+    await asyncio.sleep(0.5)
+    cid = await cb.add(REACHED, ago=0)
+    await cb.service.acd.resume("zoe")
+    await wait_for(lambda: caller.answered_by == "zoe", what="the older caller answered")
+    assert (await cb.row(cid))["status"] == "waiting"

@@ -59,3 +59,49 @@ def test_callbacks_count_separately_and_in_sl_from_the_original_place() -> None:
     assert snap["callbacks_reached"] == 1 and snap["callbacks_failed"] == 1
     assert snap["answered"] == 1 and snap["service_level"] == 0.0, \
         "answered after 300 s from the original place: outside the 20 s SL"
+
+
+def _demo():
+    import os
+    os.environ["KCC_DEMO"] = "1"
+    return load_config(DEMO_CONFIG)
+
+
+def test_promise_is_n_working_days_and_skips_weekend_and_holidays() -> None:
+    from telephony.callbacks.notes import promised_deadline
+
+    config = _demo()
+    thursday = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)  # 25 and 26 Dec are holidays
+    deadline = promised_deadline(config.hours, config.kcc.timezone, thursday, 2)
+    assert deadline.date().isoformat() == "2026-12-29", "Mon 28 + Tue 29 December"
+
+
+def test_ivr_windows_are_within_opening_hours() -> None:
+    from telephony.callbacks.windows import next_day_windows
+
+    config = _demo()
+    windows = next_day_windows(config.hours, config.kcc.timezone, NOW)
+    for start, end in windows.values():
+        assert start < end
+        assert config.hours.is_open(start, config.kcc.timezone)
+    assert windows["morning"][1].hour == 12 and windows["afternoon"][0].hour == 12
+
+
+async def test_result_route_ignores_malformed_arguments() -> None:
+    from telephony.callbacks.results import CallbackResultRoute
+
+    seen: list[tuple] = []
+
+    async def record(*args) -> None:
+        seen.append(args)
+
+    class Req:
+        def __init__(self, *args: str) -> None:
+            self.headers = {f"agi_arg_{i + 1}": a for i, a in enumerate(args)}
+
+    route = CallbackResultRoute(record)
+    await route.handle(Req("12", "1", "ANSWER", "1"))
+    for bad in [("12;x", "1", "ANSWER", "1"), ("12", "1", "ANSWER", "12"),
+                ("12", "1", "ANS WER", "1"), ("", "1", "ANSWER", "1")]:
+        await route.handle(Req(*bad))
+    assert seen == [(12, 1, "reached", "ANSWER")]

@@ -117,9 +117,42 @@ async def test_two_instances_dial_each_callback_once(kcc_config, sandbox, pool):
         owners = await h1.service.pool.fetch(
             "SELECT instance, count(*) FROM callback_attempts WHERE callback_id = "
             "ANY($1::bigint[]) GROUP BY instance", ids)
+        await asyncio.sleep(h2.config.callbacks.lease_seconds / 3 + 0.5)  # a maintenance
+        assert not h2.service.callbacks.dispatcher.active, \
+            "claims settled through the other instance are let go (their agents are free)"
         per = {r["instance"]: r["count"] for r in owners}
         print("claims per instance:", per, "instance 2 claim tries/lost:", tries)
         assert tries["n"] > 0, "the second instance competed"
+    finally:
+        await h1.logout_all()
+        await hangup_all(h1)
+        await h2.stop()
+        await h1.stop()
+
+
+async def test_a_call_longer_than_the_lease_is_not_dialled_again(kcc_config, sandbox, pool):
+    """Lease 3 s, call ~4.5 s: the owner renews while the call lives; the other instance
+    sees a live call and never takes the callback over."""
+    h1 = CbHarness(cb_config(kcc_config, instance="kcc-cb-1", lease_seconds=3))
+    h2 = CbHarness(cb_config(kcc_config, instance="kcc-cb-2", http_offset=102,
+                             agi_offset=1, lease_seconds=3))
+    await h1.start()
+    await h2.start()
+    calls: list[str] = []
+    _collect_cb_calls(h1, calls)
+    try:
+        await hangup_all(h1)
+        await h1.logout_all()
+        cid = await h1.add(REACHED)
+        await h1.service.acd.login("zoe")
+        row = await h1.until_status(cid, "done", timeout=40)
+        assert row["outcome"] == "reached" and row["attempts"] == 1
+        attempt = await h1.service.pool.fetchrow(
+            "SELECT * FROM callback_attempts WHERE callback_id = $1", cid)
+        assert (attempt["ended_at"] - attempt["claimed_at"]).total_seconds() > 3, \
+            "the call outlived the lease"
+        await wait_for(lambda: calls, what="call ended")
+        assert calls == [f"cb-{cid}-1"]
     finally:
         await h1.logout_all()
         await hangup_all(h1)

@@ -84,6 +84,7 @@ async def test_caller_keeps_place_confirms_caller_id_and_is_called_back(vh: CbHa
     await asyncio.sleep(1)
     await caller.press("1")                      # the call-back offer, in the queue
     await caller.when_asked("confirm_number", "1")
+    await caller.when_asked("choose_when", "1")   # keep my place
     rows = await wait_for(lambda: _rows(vh), timeout=30, what="callback stored")
     row = rows[0]
     assert row["kind"] == "virtual_hold" and row["queue"] == "algemeen"
@@ -107,6 +108,30 @@ async def test_anonymous_caller_keys_in_a_number(vh: CbHarness):
     await caller.when_asked("key_number", "0612340001#")
     rows = await wait_for(lambda: _rows(vh), timeout=30, what="callback stored")
     assert rows[0]["number"] == REACHED
+    assert rows[0]["kind"] == "virtual_hold", "no choice made: the caller keeps their place"
+
+
+async def test_caller_chooses_a_window_tomorrow_afternoon(vh: CbHarness):
+    from datetime import UTC, datetime
+
+    from telephony.callbacks.windows import next_day_windows
+
+    caller = Caller(vh)
+    await caller.call("0612340001", name="Vh Afspraak")
+    await asyncio.sleep(1)
+    await caller.press("1")
+    await caller.when_asked("confirm_number", "1")
+    await caller.when_asked("choose_when", "3")
+    rows = await wait_for(lambda: _rows(vh), timeout=30, what="callback stored")
+    start, end = next_day_windows(vh.config.hours, vh.config.kcc.timezone,
+                                  datetime.now(UTC))["afternoon"]
+    row = rows[0]
+    assert row["kind"] == "scheduled" and row["number"] == REACHED
+    assert datetime.fromisoformat(row["due_at"]) == start
+    assert datetime.fromisoformat(row["window_end"]) == end
+    await vh.service.acd.login("zoe")
+    await asyncio.sleep(2)
+    assert (await vh.row(row["id"]))["status"] == "waiting", "not dialled before its window"
 
 
 async def test_anonymous_caller_without_a_callable_number_goes_back_to_queue(vh: CbHarness):
