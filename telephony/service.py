@@ -145,6 +145,12 @@ class KccService:
         if self.acd is not None:
             await self.acd.stop()
         await self.agi.stop()
+        # Let IVR sessions in progress finish storing (a cut session falls back to the
+        # general queue in the dialplan, so no caller is lost either way).
+        for _ in range(30):
+            if self.agi.active == 0:
+                break
+            await asyncio.sleep(0.1)
         await self.link.stop()
         if self._consumer is not None:
             self._consumer.cancel()
