@@ -35,6 +35,7 @@ class IvrApp:
                             zaken=zaken or NoZaken(), speech=self.speech)
         self.route = InboundRoute(config, self.deps if config.ivr.enabled else None)
         self.callback_route = QueueCallbackRoute(config, self.deps.speaker, self.route.store)
+        self.deps.callback_booker = self.callback_route.book_in_flow
         self.waiting = WaitAnnouncer(config, self.renderer, ewt)
         self._prerender: asyncio.Task[int] | None = None
 

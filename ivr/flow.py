@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr.calamity import CalamitySource, StaticCalamity
@@ -59,6 +60,9 @@ class IvrDeps:
     speech: SpeechRecognizer | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     listeners: list[Listener] = field(default_factory=list)
+    # Books a real call-back (telephony/callbacks via ivr/queue_callback.py); returns
+    # False when nothing was booked (then the wish is only recorded).
+    callback_booker: Callable[[Any, IvrSession, Lang], Awaitable[bool]] | None = None
 
     @property
     def speech_ready(self) -> bool:
@@ -249,7 +253,11 @@ class IvrFlow:
         await self.hang_up("closed")
 
     async def callback(self) -> None:
-        """Record the wish to be called back (booking itself is the callbacks module's job)."""
+        """Book a call-back (closed hours, or chosen in a menu); else record the wish."""
+        if self.deps.callback_booker is not None and await self.deps.callback_booker(
+                self.chan, self.session, self.lang):
+            await self.hang_up("callback")
+            return
         self.session.callback = True
         self.session.contact("callback", "requested")
         await self.var("KCC_CALLBACK", "requested")

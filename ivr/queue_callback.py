@@ -183,6 +183,40 @@ class QueueCallbackRoute:
             session.ended_at = time.time()
             await self.store.save(session)
 
+    async def book_in_flow(self, chan: AgiChannel, session: IvrSession, lang: str) -> bool:
+        """The IVR's own call-back offer (closed hours, a menu option): book it for real.
+
+        Same dialogue as in the queue: confirm or key in the number, then "keep my place"
+        (dialled as soon as the KCC is open and an agent is free) or a window on the next
+        working day. False when no call-back was booked (no callbacks module, no number).
+        """
+        if self.booker is None:
+            return False
+        language: Lang = "en" if lang == "en" else "nl"
+        number = await self.choose_number(chan, session.caller_number, language)
+        if number is None:
+            session.contact("callback", "no_number")
+            return False
+        general = next(q.id for q in self.config.queues if q.general)
+        queue = session.queue if session.queue in {q.id for q in self.config.queues} \
+            else general
+        window = await self.choose_when(chan, language)
+        cid = await self.booker(queue, number, session.linkedid, {
+            "subject": session.subject, "municipality": session.municipality,
+            "language": session.language, "ivr_uniqueid": session.uniqueid}, window)
+        session.callback = True
+        session.contact("callback", "booked" if window is None else "scheduled")
+        await chan.set_var("__KCC_CALLBACK", f"booked:{cid}")
+        if window is None:
+            said = await self._say("keep_place", language)
+        else:
+            start, end = window
+            said = await self._say("booked_window", language,
+                                   day=DAYS[language][start.weekday()],
+                                   start=f"{start:%H:%M}", end=f"{end:%H:%M}")
+        await chan.play([said], escape="")
+        return True
+
     async def _note_only(self, chan: AgiChannel, session: IvrSession, language: Lang) -> None:
         """Without the callbacks module: record the wish and promise the term."""
         session.contact("callback", "requested")

@@ -101,6 +101,12 @@ class AcdService:
                 if "Already there" not in str(exc):
                     raise
         await self.repo.save_session(login, logged_in=True)
+        # Return once Asterisk's QueueMemberAdded has reached the model, so that the
+        # next request (pause, ...) sees the agent as logged in.
+        for _ in range(40):
+            if self.state_of(login)["state"] != "logged_out":
+                break
+            await asyncio.sleep(0.05)
         return self.state_of(login)
 
     async def logout(self, login: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import time
 import aiohttp
 import asyncpg
 import pytest
-from harness import NAME, SIPP_UAC, TEST_DB, Harness, _test_config, wait_for
+from harness import NAME, SIPP_UAC, TEST_DB, Harness, _test_config, hangup_all, wait_for
 
 from telephony import sandbox
 
@@ -27,6 +27,7 @@ async def harness(kcc_config, sandbox):
     h = Harness(_test_config(kcc_config))
     await h.start()
     yield h
+    await hangup_all(h)
     for login in ("anna", "mehmet", "zoe"):
         await h.agent(login, add=False)
     await h.stop()
@@ -249,3 +250,52 @@ async def test_sipp_call_into_14_number(harness: Harness):
     assert row["caller_name"] == name and row["dialled"] == "+31140182"
     assert row["municipality"] == "gouda" and row["queue"] == "algemeen"
     assert row["ended_at"] is not None
+
+
+def _agent_leg(call, login: str):
+    legs = [leg for leg in call.legs.values() if leg.ended_at is None
+            and leg.channel.startswith(f"Local/{login}@kcc-test-agent") and
+            leg.channel.endswith(";1")]
+    return legs[0].channel if legs else None
+
+
+async def test_blind_transfer_is_tracked_and_recorded(harness: Harness):
+    await harness.agent("anna")
+    await harness.caller(wait=8, name="Blind Doorverbonden")
+    call = await wait_for(lambda: harness.inbound_call("Blind Doorverbonden"), what="call")
+    await wait_for(lambda: call.answered_by == "anna", what="answered")
+    agent = await wait_for(lambda: _agent_leg(call, "anna"), what="agent leg")
+    await harness.service.link.action("BlindTransfer", Channel=agent,
+                                      Context="kcc-test-agent", Exten="2001")
+    await wait_for(lambda: call.transfers, what="transfer in the model")
+    assert call.transfers[0]["kind"] == "blind" and call.transfers[0]["by"] == "anna"
+    assert call.transfers[0]["target"] == "2001@kcc-test-agent"
+    await wait_for(lambda: any(e.linkedid == call.linkedid for e in harness.ended),
+                   timeout=20, what="call ended")
+    await harness.service.bus.drain()
+    row = await harness.row(call.linkedid)
+    assert row["transfer_count"] == 1
+
+
+async def test_attended_transfer_is_tracked(harness: Harness):
+    await harness.agent("anna")
+    await harness.caller(wait=10, name="Attended Doorverbonden")
+    call = await wait_for(lambda: harness.inbound_call("Attended Doorverbonden"), what="call")
+    await wait_for(lambda: call.answered_by == "anna", what="answered")
+    agent = await wait_for(lambda: _agent_leg(call, "anna"), what="agent leg")
+    model = harness.service.model
+    await harness.service.link.action("Atxfer", Channel=agent, Context="kcc-test-agent",
+                                      Exten="2002")
+
+    def consult_ready():
+        legs = [leg for c in model.calls.values() for leg in c.legs.values()
+                if leg.ended_at is None]
+        target = [leg for leg in legs if leg.channel.startswith("Local/2002@kcc-test-agent")
+                  and leg.bridge]
+        me = [leg for leg in legs if leg.channel == agent]
+        return target and me and me[0].bridge == target[0].bridge
+
+    await wait_for(consult_ready, what="agent in the consult bridge")
+    await harness.service.link.action("Hangup", Channel=agent)
+    await wait_for(lambda: call.transfers, what="attended transfer in the model")
+    assert call.transfers[0]["kind"] == "attended" and call.transfers[0]["by"] == "anna"

@@ -163,3 +163,36 @@ async def test_english_texts_fall_back_to_dutch() -> None:
     speaker = Speaker(Renderer(), cfg.ivr.texts)  # type: ignore[arg-type]
     assert await speaker.text("language", "en") == "nl:For English, press 9."
     assert await speaker.text("invalid", "en") == "en:That is not a valid choice."
+
+
+async def test_closed_flow_books_a_real_callback_when_the_callbacks_module_is_wired() -> None:
+    cfg = config()
+    sunday_night = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
+    booked: list[tuple[str, str]] = []
+
+    async def booker(chan: object, session: IvrSession, lang: str) -> bool:
+        booked.append((session.uniqueid, lang))
+        return True
+
+    chan = FakeChannel(["1"])
+    session = IvrSession(uniqueid="9.9", dialled="+31140182")
+    flow_deps = IvrDeps(config=cfg, speaker=Speaker(Renderer(), cfg.ivr.texts),  # type: ignore[arg-type]
+                        clock=lambda: sunday_night, callback_booker=booker)
+    await IvrFlow(flow_deps, chan, session).run()
+    assert booked == [("9.9", "nl")]
+    assert chan.vars.get("KCC_ACTION") == "hangup"
+
+
+async def test_closed_flow_only_records_the_wish_when_nothing_was_booked() -> None:
+    cfg = config()
+    sunday_night = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
+
+    async def no_booking(chan: object, session: IvrSession, lang: str) -> bool:
+        return False
+
+    chan = FakeChannel(["1"])
+    session = IvrSession(uniqueid="9.8", dialled="+31140182")
+    flow_deps = IvrDeps(config=cfg, speaker=Speaker(Renderer(), cfg.ivr.texts),  # type: ignore[arg-type]
+                        clock=lambda: sunday_night, callback_booker=no_booking)
+    await IvrFlow(flow_deps, chan, session).run()
+    assert chan.vars.get("__KCC_CALLBACK") == "requested" and session.callback
