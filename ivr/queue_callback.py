@@ -152,29 +152,11 @@ class QueueCallbackRoute:
             if self.booker is None:
                 await self._note_only(chan, session, language)
                 return
-            number = await self.choose_number(chan, session.caller_number, language)
-            if number is None:
-                session.contact("callback", "no_number")
+            dialled = await self._get(request, "KCC_DIALLED")
+            if not await self._book(chan, session, language, {"dialled": dialled}):
                 session.outcome = "callback_no_number"
                 return  # KCC_ACTION stays empty: the dialplan puts the caller back
-            queue = session.queue if session.queue in {q.id for q in self.config.queues} \
-                else next(q.id for q in self.config.queues if q.general)
-            window = await self.choose_when(chan, language)
-            cid = await self.booker(queue, number, session.linkedid, {
-                "subject": session.subject, "municipality": session.municipality,
-                "language": session.language, "dialled": await self._get(request,
-                                                                         "KCC_DIALLED"),
-                "ivr_uniqueid": session.uniqueid}, window)
-            session.contact("callback", "booked" if window is None else "scheduled")
-            await chan.set_var("__KCC_CALLBACK", f"booked:{cid}")
-            if window is None:
-                said = await self._say("keep_place", language)
-            else:
-                start, end = window
-                said = await self._say("booked_window", language,
-                                       day=DAYS[language][start.weekday()],
-                                       start=f"{start:%H:%M}", end=f"{end:%H:%M}")
-            await chan.play([said, await self.speaker.text("goodbye", language)], escape="")
+            await chan.play([await self.speaker.text("goodbye", language)], escape="")
             await chan.set_var("KCC_ACTION", "hangup")
             session.outcome = "callback"
         except AgiHangup:
@@ -192,7 +174,12 @@ class QueueCallbackRoute:
         """
         if self.booker is None:
             return False
-        language: Lang = "en" if lang == "en" else "nl"
+        return await self._book(chan, session, "en" if lang == "en" else "nl", {})
+
+    async def _book(self, chan: AgiChannel, session: IvrSession, language: Lang,
+                    extra: dict[str, str]) -> bool:
+        """Number, then keep-my-place or a window; book it and say so. False: no number."""
+        assert self.booker is not None
         number = await self.choose_number(chan, session.caller_number, language)
         if number is None:
             session.contact("callback", "no_number")
@@ -203,7 +190,7 @@ class QueueCallbackRoute:
         window = await self.choose_when(chan, language)
         cid = await self.booker(queue, number, session.linkedid, {
             "subject": session.subject, "municipality": session.municipality,
-            "language": session.language, "ivr_uniqueid": session.uniqueid}, window)
+            "language": session.language, "ivr_uniqueid": session.uniqueid, **extra}, window)
         session.callback = True
         session.contact("callback", "booked" if window is None else "scheduled")
         await chan.set_var("__KCC_CALLBACK", f"booked:{cid}")
