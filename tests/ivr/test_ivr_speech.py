@@ -27,11 +27,15 @@ from tests.ivr.conftest import IvrHarness, ivr_config, running, sounds_dir
 if TYPE_CHECKING:
     from tests.integration.conftest import Ami
 
-pytestmark = [
-    pytest.mark.asterisk, pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
-                       reason="needs espeak-ng and ffmpeg"),
-]
+pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _real_tools() -> None:
+    """espeak-ng and ffmpeg are real parts of the speech path: missing = fail, not skip."""
+    missing = [t for t in ("espeak-ng", "ffmpeg") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"needs {' and '.join(missing)} (scripts/bootstrap installs them)")
 
 PLATE, REGISTRATION = "번호판", "주민등록"  # licence plate, resident registration
 
