@@ -29,8 +29,11 @@ from telephony.callbacks.service import CallbackService
 from telephony.config import Config, ConfigError, normalise_number
 from telephony.events import (
     AgentStateChanged,
+    CallAnswered,
     CallEnded,
     CallOffered,
+    CallStarted,
+    CallTransferred,
     DomainEvent,
     EventBus,
     ResyncCompleted,
@@ -46,6 +49,9 @@ from telephony.zaken.popper import ScreenPopper
 from telephony.zaken.sources import make_source
 
 log = logging.getLogger(__name__)
+
+
+RECORD_MOMENTS = (CallStarted, CallAnswered, CallTransferred)
 
 
 class _StatsEwt:
@@ -110,7 +116,7 @@ class KccService:
         self.zaak_status.pool = self.pool
         self.zaak_source = make_source(self.pool, self.config.zaken)
         self.popper = ScreenPopper(self.zaak_source, self.pool, self.config.zaken)
-        self.acd = AcdService(self.config, self.link, self.model, self.agents_repo, self.bus)
+        self.acd = AcdService(self.config, self.link, self.model, self.agents_repo)
         self.sessions = Sessions(self.redis.r, self.config.redis.prefix,
                                  self.config.acd.session_hours * 3600)
         self.bus.subscribe("postgres", self._to_postgres)
@@ -213,7 +219,10 @@ class KccService:
                 set(event.live_linkedids), "ended while the service was not watching")
             if closed:
                 log.info("closed %d call records that ended while away", closed)
-        elif event.linkedid:
+        elif isinstance(event, RECORD_MOMENTS):
+            # Started (a crash leaves a row), answered, transferred: enough to recover
+            # from; offered/queued/hold would be a write per event for nothing, since
+            # the full record is written at CallEnded.
             call = self.model.calls.get(event.linkedid)
             if call is not None:
                 await self.calls.upsert(call.to_record())

@@ -25,7 +25,7 @@ from typing import Any
 from telephony.acd.agents_repo import AgentError, AgentRecord, AgentRepository
 from telephony.ami.link import AmiError, AmiLink
 from telephony.config import Config
-from telephony.events import CallEnded, DomainEvent, EventBus
+from telephony.events import CallEnded, DomainEvent
 from telephony.model.calls import CallModel
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,11 @@ def penalty(level: int) -> int:
 
 class AcdService:
     def __init__(self, config: Config, link: AmiLink, model: CallModel,
-                 repo: AgentRepository, bus: EventBus) -> None:
+                 repo: AgentRepository) -> None:
         self.config = config
         self.link = link
         self.model = model
         self.repo = repo
-        self.bus = bus
         self.queues = {q.id: q for q in config.queues}
         self._wrapup_tasks: dict[str, asyncio.Task[None]] = {}
         self.wrapup_until: dict[str, float] = {}
