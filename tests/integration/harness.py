@@ -119,4 +119,6 @@ async def hangup_all(h: Harness) -> None:
 
     with contextlib.suppress(Exception):
         await h.service.link.action("Hangup", Channel="/^Local\\//", Cause="16")
-    await wait_for(lambda: not h.service.model.calls, timeout=10, what="all calls gone")
+    # Best effort: a leftover leg must not fail the test or skip the teardown after it.
+    with contextlib.suppress(AssertionError):
+        await wait_for(lambda: not h.service.model.calls, timeout=10, what="all calls gone")

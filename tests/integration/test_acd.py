@@ -26,12 +26,16 @@ async def acd(kcc_config, sandbox):  # sandbox must be up
     for login in LOGINS:
         if await h.service.agents_repo.get(login):
             await h.service.acd.logout(login)
-    yield h
-    await hangup_all(h)
-    for login in LOGINS:
-        if await h.service.agents_repo.get(login):
-            await h.service.acd.logout(login)
-    await h.stop()
+    try:
+        yield h
+    finally:
+        try:
+            await hangup_all(h)
+            for login in LOGINS:
+                if await h.service.agents_repo.get(login):
+                    await h.service.acd.logout(login)
+        finally:
+            await h.stop()  # always: a service left running holds the FastAGI port
 
 
 async def queue_caller(h: Harness, queue: str, name: str, wait: int = 20) -> None:

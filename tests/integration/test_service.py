@@ -26,11 +26,15 @@ pytestmark = pytest.mark.asterisk
 async def harness(kcc_config, sandbox):
     h = Harness(_test_config(kcc_config))
     await h.start()
-    yield h
-    await hangup_all(h)
-    for login in ("anna", "mehmet", "zoe"):
-        await h.agent(login, add=False)
-    await h.stop()
+    try:
+        yield h
+    finally:
+        try:
+            await hangup_all(h)
+            for login in ("anna", "mehmet", "zoe"):
+                await h.agent(login, add=False)
+        finally:
+            await h.stop()  # always: a service left running holds the FastAGI port
 
 
 async def test_answered_call_in_model_redis_and_postgres(harness: Harness):
