@@ -12,8 +12,10 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Coroutine
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from agent_ui.hub import Hub
@@ -241,14 +243,32 @@ class KccService:
         elif isinstance(event, CallOffered) and event.agent:
             # Its own task: one pop waiting on the zaak source must not hold up the next
             # call's pop or the state pushes behind it in this subscriber's queue.
-            task = asyncio.create_task(self._deliver_pop(event))
-            self._pop_tasks.add(task)
-            task.add_done_callback(self._pop_tasks.discard)
+            self._pop_task(self._deliver_pop(event), event.linkedid)
         elif isinstance(event, CallEnded) and self.popper is not None:
-            await self.popper.forget_call(event.linkedid)
+            # Off this queue too: the DELETE must not delay the next call's pop.
+            self._pop_task(self._forget_pops(event.linkedid), event.linkedid)
+
+    def _pop_task(self, coro: Coroutine[Any, Any, None], linkedid: str) -> None:
+        task = asyncio.create_task(coro, name=f"pop:{linkedid}")
+        self._pop_tasks.add(task)
+        task.add_done_callback(self._pop_tasks.discard)
 
     async def _deliver_pop(self, event: CallOffered) -> None:
         await self.hub.send_to_agent(event.agent, await self.screen_pop(event))
+
+    async def _forget_pops(self, linkedid: str) -> None:
+        """Drop a call's pop state once its pops are built (a pop still being built
+        would otherwise write its state after the delete)."""
+        assert self.popper is not None
+        current = asyncio.current_task()
+        pending = [t for t in self._pop_tasks
+                   if t is not current and t.get_name() == f"pop:{linkedid}"]
+        await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await self.popper.forget_call(linkedid)
+        except (OSError, asyncpg.PostgresError):
+            log.warning("pop state of a call not deleted (the periodic purge will)",
+                        extra={"linkedid": linkedid})
 
     async def screen_pop(self, event: CallOffered) -> dict[str, Any]:
         """What the offered agent's panel shows before answering.

@@ -9,16 +9,12 @@ incomplete instead of failing it: the pop must still reach the agent.
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from telephony.zaken.http import SourceError
 from telephony.zaken.phone import normalise
 from telephony.zaken.schemas import ZAAKNUMMER, KlantSummary
-from telephony.zaken.sources import ZaakSource
-
-log = logging.getLogger(__name__)
+from telephony.zaken.sources import ZaakSource, bounded
 
 
 @dataclass
@@ -33,17 +29,6 @@ class Identification:
     @property
     def incomplete(self) -> bool:
         return bool(self.missing)
-
-
-async def bounded(what: str, coro: Any, timeout: float, missing: list[str]) -> Any:
-    """Await ``coro`` within ``timeout``; on timeout/source error note ``what`` and return
-    ``None``. The reason is logged by type only (a message could carry personal data)."""
-    try:
-        return await asyncio.wait_for(coro, timeout)
-    except (TimeoutError, SourceError) as exc:
-        missing.append(what)
-        log.warning("zaak source lookup %s failed: %s", what, type(exc).__name__)
-        return None
 
 
 async def identify_call(source: ZaakSource, call: dict[str, Any], *, agent: str,

@@ -20,11 +20,11 @@ from urllib.parse import quote
 import asyncpg
 
 from telephony.zaken.config import ZakenConfig
-from telephony.zaken.identify import Identification, bounded, identify_call
+from telephony.zaken.identify import Identification, identify_call
 from telephony.zaken.phone import normalise
 from telephony.zaken.privacy import ProcessingLog
 from telephony.zaken.schemas import ZAAKNUMMER, Klant, KlantSummary, OpenZaken
-from telephony.zaken.sources import ZaakSource
+from telephony.zaken.sources import ZaakSource, bounded
 from telephony.zaken.store import PopStateRepository
 
 CALL_FIELDS = ("caller_number", "caller_name", "dialled", "municipality", "language",
@@ -54,18 +54,30 @@ class ScreenPopper:
         t0 = time.perf_counter()
         cfg = self.config
         call_id = str(call.get("linkedid") or "")
-        state = await self.state.get(call_id, agent_login)
+        first = call.get("_ident") is None
+        if first:
+            # The offer itself: look the caller up while the stored state (a re-offer of
+            # the same call to the same agent) is read, to save a round trip.
+            state, ident = await asyncio.gather(
+                self.state.get(call_id, agent_login),
+                identify_call(self.source, call, agent=agent_login,
+                              limit=cfg.max_candidates, timeout=cfg.timeout_seconds,
+                              region=cfg.default_region))
+        else:
+            state, ident = await self.state.get(call_id, agent_login), None
         stored_ident = (state or {}).get("call", {}).get("_ident") or {}
+        offer: tuple[dict[str, Any], list[str]] | None = None
         if state is None or stored_ident.get("incomplete", True):
-            # First offer (or the first identification was cut short): look the caller up.
-            ident = await identify_call(self.source, call, agent=agent_login,
-                                        limit=cfg.max_candidates, timeout=cfg.timeout_seconds,
-                                        region=cfg.default_region)
+            # First offer (or the first identification was cut short): use the lookup.
+            if ident is None:
+                ident = await identify_call(self.source, call, agent=agent_login,
+                                            limit=cfg.max_candidates,
+                                            timeout=cfg.timeout_seconds,
+                                            region=cfg.default_region)
             snapshot = {**_snapshot(call), "_ident": {"method": ident.method,
                                                       "matches": len(ident.candidates),
                                                       "incomplete": ident.incomplete}}
-            await self.state.offered(call_id, agent_login, snapshot,
-                                     [k.ref for k in ident.candidates])
+            offer = (snapshot, [k.ref for k in ident.candidates])
             refs = list(dict.fromkeys([k.ref for k in ident.candidates]
                                       + ((state or {}).get("candidates") or [])))
         else:
@@ -96,8 +108,9 @@ class ScreenPopper:
             pop["verified"] = True
             await self._details(pop, klant, agent_login, agent_role, call_id, missing)
         else:
-            klanten = await self._klanten(refs, agent_login, missing)
-            await self._greeting(pop, klanten, agent_login, agent_role, call_id, missing)
+            await self._greeting(pop, refs, agent_login, agent_role, call_id, missing, offer)
+        if offer is not None and klant is not None:
+            await self.state.offered(call_id, agent_login, *offer)
         pop["incomplete"] = bool(missing)
         pop["missing"] = sorted(set(missing))
         pop["build_ms"] = round((time.perf_counter() - t0) * 1000, 2)
@@ -142,17 +155,21 @@ class ScreenPopper:
                     missing) for ref in refs))
         return dict(zip(refs, found, strict=True))
 
-    async def _greeting(self, pop: dict[str, Any], klanten: dict[str, Klant | None],
-                        agent: str, role: str, call_id: str, missing: list[str]) -> None:
-        shown = [k for k in klanten.values() if k is not None]
-        counts = await asyncio.gather(*(
-            bounded("open_zaken_count", self.source.count_open_zaken(k, agent=agent),
-                    self.config.timeout_seconds, missing) for k in shown))
-        await self.log.record_many(actor=agent, actor_role=role, action="greeting",
-                                   purpose=self.config.purpose, call_id=call_id,
-                                   klant_refs=[k.ref for k in shown], source=self.source.name)
-        pop["candidates"] = [{**klant.summary().to_dict(), "open_zaken": count}
-                             for klant, count in zip(shown, counts, strict=True)]
+    async def _greeting(self, pop: dict[str, Any], refs: list[str], agent: str, role: str,
+                        call_id: str, missing: list[str],
+                        offer: tuple[dict[str, Any], list[str]] | None) -> None:
+        greeting = await self.source.greeting(refs, agent=agent,
+                                              timeout=self.config.timeout_seconds)
+        missing.extend(greeting.missing)
+        # Log before the data leaves; recording the offer is independent of it, so both
+        # writes share one round trip's wait.
+        await asyncio.gather(
+            self.log.record_many(actor=agent, actor_role=role, action="greeting",
+                                 purpose=self.config.purpose, call_id=call_id,
+                                 klant_refs=[c.summary.ref for c in greeting.cards],
+                                 source=self.source.name),
+            self.state.offered(call_id, agent, *offer) if offer is not None else _empty())
+        pop["candidates"] = [card.to_dict() for card in greeting.cards]
         pop["klant"] = None
         pop["zaken"] = []
         pop["zaken_total"] = None

@@ -42,6 +42,25 @@ class KlantSummary:
 
 
 @dataclass(frozen=True)
+class GreetingCard:
+    """A candidate as the unverified pop shows it: the name and how many open zaken."""
+
+    summary: KlantSummary
+    open_zaken: int | None  # None: the count was not available in time
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.summary.to_dict(), "open_zaken": self.open_zaken}
+
+
+@dataclass
+class Greeting:
+    """The greeting view's data and the lookups that failed or timed out building it."""
+
+    cards: list[GreetingCard] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Klant:
     ref: str
     soort: str

@@ -97,3 +97,22 @@ async def test_generated_numbers_are_valid_e164(pool: asyncpg.Pool) -> None:
     numbers = [r["e164"] for r in await pool.fetch("SELECT e164 FROM klant_telefoonnummers")]
     assert len(numbers) > 500
     assert [n for n in numbers if normalise(n) != n] == []
+
+
+async def test_greeting_is_names_and_counts_in_the_order_given(pool: asyncpg.Pool) -> None:
+    """The pop's greeting in one query: only the name and the open-zaak count, unknown or
+    malformed refs left out, candidates in the order identification found them."""
+    source = PostgresZaakSource(pool)
+    jan, marieke = sorted(await source.klanten_by_phone("+31182123456", 5),
+                          key=lambda k: k.naam)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    greeting = await source.greeting([marieke.ref, "'; DROP TABLE klanten; --", unknown,
+                                      jan.ref], agent=AGENT, timeout=2.0)
+    assert greeting.missing == []
+    assert [c.summary.naam for c in greeting.cards] == ["Marieke de Boer", "Jan de Boer"]
+    for card in greeting.cards:
+        klant = await source.klant(card.summary.ref, agent=AGENT)
+        assert klant is not None
+        assert card.open_zaken == await source.count_open_zaken(klant, agent=AGENT)
+        assert set(card.to_dict()) == {"ref", "naam", "soort", "open_zaken"}
+    assert (await source.greeting([], agent=AGENT, timeout=2.0)).cards == []
