@@ -32,7 +32,6 @@ class ZakenApiSection(_Strict):
     # "post_zoek" sends the BSN in the body of POST /zaken/_zoek so it never lands in the
     # API's access log; "get_query" uses the list filter (older Open Zaak versions).
     bsn_search: Literal["post_zoek", "get_query"] = "post_zoek"
-    page_size: int = Field(default=20, ge=1, le=100)
 
     def secret(self) -> str:
         return _secret(self.secret_env, "kcc-demo-zgw-secret-32-bytes-or-longer")
@@ -85,6 +84,12 @@ class ZakenConfig(_Strict):
     max_candidates: int = Field(default=5, ge=1, le=20)
     default_region: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
     purpose: str = "Beantwoorden van een telefonische vraag van de klant (KCC)"
+    # AVG storage limitation. A call's pop state (caller number, candidates, choice) is
+    # deleted at hangup; what a missed hangup left (service down) goes after this term.
+    pop_state_hours: int = Field(default=12, ge=1, le=168)
+    # The processing log's own term, set by the municipality (its logging policy). The
+    # database refuses anything under 30 days (migration 0012).
+    processing_log_retention_days: int = Field(default=730, ge=30, le=3650)
     zaken_api: ZakenApiSection = ZakenApiSection()
     openklant: OpenKlantSection = OpenKlantSection()
     deeplinks: DeeplinkSection = DeeplinkSection()

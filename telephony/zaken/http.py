@@ -18,7 +18,14 @@ import aiohttp
 
 
 class SourceError(Exception):
-    """A zaak source failed (unreachable, 5xx, malformed answer)."""
+    """A zaak source failed (unreachable, 5xx, malformed answer).
+
+    ``status`` is the HTTP status when the source answered with an error, else ``None``:
+    callers decide on it (a 400 can mean "this server lacks that filter")."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class SourceAuthError(SourceError):
@@ -63,9 +70,9 @@ class JsonClient:
                 if resp.status == 404:
                     return None
                 if resp.status in (401, 403):
-                    raise SourceAuthError(f"{resp.status} from {self.origin}")
+                    raise SourceAuthError(f"{resp.status} from {self.origin}", resp.status)
                 if resp.status >= 400:
-                    raise SourceError(f"HTTP {resp.status} from {self.origin}")
+                    raise SourceError(f"HTTP {resp.status} from {self.origin}", resp.status)
                 data = await resp.json(content_type=None)
         except TimeoutError as exc:
             raise SourceTimeout(f"no answer from {self.origin} in {self.timeout}s") from exc

@@ -9,6 +9,7 @@ the real person looking (JWT ``user_id``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any, Protocol, runtime_checkable
@@ -251,9 +252,19 @@ class ZgwZaakSource:
     async def register_contact(self, contact: NewContactmoment, *, agent: str) -> str:
         partij = contact.klant_ref if contact.klant_ref and _is_uuid(contact.klant_ref) \
             else None
+        zaak_uuid = None
+        if contact.zaak_identificatie:
+            # KISS links a contact to a zaak by the zaak's uuid; without it the link is
+            # recorded by identificatie only (a missing zaak must not lose the contact).
+            with contextlib.suppress(SourceError):
+                zaak = await self.zaken_api.by_identificatie(contact.zaak_identificatie,
+                                                             user_id=agent)
+                if zaak is not None and _is_uuid(str(zaak.get("uuid") or "")):
+                    zaak_uuid = str(zaak["uuid"])
         return await self.openklant.maak_klantcontact(
             partij_uuid=partij, kanaal=contact.kanaal, onderwerp=contact.onderwerp,
-            inhoud=contact.tekst, gelukt=True, zaak_identificatie=contact.zaak_identificatie)
+            inhoud=contact.tekst, gelukt=True, zaak_identificatie=contact.zaak_identificatie,
+            zaak_uuid=zaak_uuid)
 
     async def create_callback(self, task: CallbackTask) -> str:
         partij = task.klant_ref if task.klant_ref and _is_uuid(task.klant_ref) else None
