@@ -51,6 +51,7 @@ from telephony.zaken.popper import ScreenPopper
 from telephony.zaken.sources import make_source
 
 log = logging.getLogger(__name__)
+RETENTION_EVERY_SECONDS = 3600.0
 
 
 RECORD_MOMENTS = (CallStarted, CallAnswered, CallTransferred)
@@ -101,6 +102,7 @@ class KccService:
         self.acd: AcdService = None  # type: ignore[assignment]
         self.sessions: Sessions = None  # type: ignore[assignment]
         self._stats_task: asyncio.Task[None] | None = None
+        self._retention_task: asyncio.Task[None] | None = None
         self._pop_tasks: set[asyncio.Task[None]] = set()
         self._consumer: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
@@ -132,6 +134,7 @@ class KccService:
         self._consumer = asyncio.create_task(self._consume(), name="model-consumer")
         self.callbacks.start()
         self._stats_task = asyncio.create_task(self._push_stats(), name="queue-stats")
+        self._retention_task = asyncio.create_task(self._retention(), name="retention")
         if web_enabled:
             from telephony.web import build_app
 
@@ -147,8 +150,9 @@ class KccService:
         await self.hub.close_all()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
-        if self._stats_task is not None:
-            self._stats_task.cancel()
+        for task in (self._stats_task, self._retention_task):
+            if task is not None:
+                task.cancel()
         await self.callbacks.stop()
         if self.acd is not None:
             await self.acd.stop()
@@ -292,6 +296,27 @@ class KccService:
                 log.exception("screen-pop build failed", extra={"linkedid": event.linkedid})
                 message["pop"] = {"incomplete": True}
         return message
+
+    async def _retention(self, every: float = RETENTION_EVERY_SECONDS) -> None:
+        """AVG storage limitation, hourly: leftover pop state and processing-log entries
+        past the municipality's term. Idempotent, so every instance may run it."""
+        while True:
+            await self.purge_expired()
+            await asyncio.sleep(every)
+
+    async def purge_expired(self) -> dict[str, int]:
+        cfg = self.config.zaken
+        assert self.popper is not None
+        done = {}
+        try:
+            done["pop_state"] = await self.popper.state.purge(cfg.pop_state_hours * 3600)
+            done["processing_log"] = await self.popper.log.purge(
+                cfg.processing_log_retention_days)
+        except (OSError, asyncpg.PostgresError):
+            log.warning("retention purge failed; retried in an hour", exc_info=True)
+        if any(done.values()):
+            log.info("retention purge: %s", done)
+        return done
 
     async def _push_stats(self) -> None:
         while True:

@@ -9,13 +9,15 @@ opaque klant refs and zaak identificaties, never a BSN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 ACTIONS = ("greeting", "details", "search", "contact_registered", "callback_requested",
-           "log_query")
+           "log_query", "retention_purge")
+# Migration 0012's floor: the database refuses to purge anything younger.
+MIN_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,29 @@ class ProcessingLog:
                    klant_ref, source)
                SELECT $1, $2, $3, $4, $5, ref, $7 FROM unnest($6::text[]) AS ref""",
             actor, actor_role, action, purpose, call_id, klant_refs, source)
+
+    async def purge(self, retention_days: int, *, actor: str = "kcc-retention") -> int:
+        """Delete entries older than the retention term; return how many.
+
+        The only deletion the append-only trigger lets through (migration 0012): the
+        cutoff is declared in this transaction and must be 30 days back or more. The
+        purge itself is logged, so the log shows its own gaps.
+        """
+        if retention_days < MIN_RETENTION_DAYS:
+            raise ValueError(f"retention must be at least {MIN_RETENTION_DAYS} days")
+        cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('kcc.processing_log_purge_before', $1, true)",
+                               cutoff.isoformat())
+            result = await conn.execute("DELETE FROM processing_log WHERE at < $1", cutoff)
+            deleted = int(result.split()[-1])
+            if deleted:
+                await conn.execute(
+                    """INSERT INTO processing_log (actor, actor_role, action, purpose)
+                       VALUES ($1, 'system', 'retention_purge', $2)""",
+                    actor, f"bewaartermijn {retention_days} dagen: {deleted} regels van voor "
+                           f"{cutoff.date().isoformat()} verwijderd")
+        return deleted
 
     async def query(self, q: LogQuery) -> list[dict[str, Any]]:
         where, args = [], []

@@ -93,6 +93,14 @@ async def test_healthz_metrics_and_api(harness: Harness):
             assert (await resp.json())["error"]["code"] == "not_found"
 
 
+async def test_retention_purge_runs_in_the_service(harness: Harness):
+    """The hourly AVG purge (pop state, processing log) runs against the real database."""
+    assert harness.service._retention_task is not None
+    assert not harness.service._retention_task.done()
+    done = await harness.service.purge_expired()
+    assert set(done) == {"pop_state", "processing_log"}
+
+
 async def test_healthz_is_503_when_asterisk_is_down(kcc_config, sandbox):
     config = _test_config(kcc_config, http_offset=102)
     config = config.model_copy(update={"asterisk": config.asterisk.model_copy(
