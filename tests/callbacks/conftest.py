@@ -6,7 +6,6 @@ Run with your own sandbox: KCC_SANDBOX_DIR, KCC_TEST_CONFIG, KCC_TEST_DATABASE.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,28 +13,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from telephony import sandbox as sandbox_mod
-from telephony.config import Config, load_config
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
-DEMO_CONFIG = Path(os.environ.get("KCC_TEST_CONFIG") or REPO / "config" / "demo.toml")
 
 from harness import TEST_DSN  # noqa: E402
 
-
-@pytest.fixture(scope="session")
-def kcc_config() -> Config:
-    os.environ["KCC_DEMO"] = "1"
-    return load_config(DEMO_CONFIG)
-
-
-@pytest.fixture(scope="session")
-def sandbox(kcc_config: Config) -> str:
-    try:
-        return sandbox_mod.up(kcc_config)
-    except sandbox_mod.SandboxError as exc:
-        pytest.fail(f"the sandbox Asterisk could not be brought up:\n{exc}", pytrace=False)
+# kcc_config and sandbox: tests/conftest.py
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from telephony.acd.stats import QueueStats
 from telephony.callbacks.policy import next_step, outcome_of
 from telephony.config import load_config
 from telephony.events import CallEnded, CallQueued
-from tests.callbacks.conftest import DEMO_CONFIG
+from tests.conftest import TEST_CONFIG
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -44,7 +44,7 @@ def test_scheduled_window_end_turns_a_late_retry_into_a_task() -> None:
 def test_callbacks_count_separately_and_in_sl_from_the_original_place() -> None:
     import os
     os.environ["KCC_DEMO"] = "1"
-    stats = QueueStats(load_config(DEMO_CONFIG))
+    stats = QueueStats(load_config(TEST_CONFIG))
     t0 = 1_000_000.0
     stats.apply(CallQueued(linkedid="a", at=t0, queue="algemeen"))
     stats.left_for_callback("a")
@@ -64,7 +64,7 @@ def test_callbacks_count_separately_and_in_sl_from_the_original_place() -> None:
 def _demo():
     import os
     os.environ["KCC_DEMO"] = "1"
-    return load_config(DEMO_CONFIG)
+    return load_config(TEST_CONFIG)
 
 
 def test_promise_is_n_working_days_and_skips_weekend_and_holidays() -> None:

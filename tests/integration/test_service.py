@@ -16,25 +16,13 @@ import time
 import aiohttp
 import asyncpg
 import pytest
-from harness import NAME, SIPP_UAC, TEST_DB, Harness, _test_config, hangup_all, wait_for
+from harness import NAME, SIPP_UAC, TEST_DB, Harness, _test_config, wait_for
 
 from telephony import sandbox
 
 pytestmark = pytest.mark.asterisk
 
-@pytest.fixture
-async def harness(kcc_config, sandbox):
-    h = Harness(_test_config(kcc_config))
-    await h.start()
-    try:
-        yield h
-    finally:
-        try:
-            await hangup_all(h)
-            for login in ("anna", "mehmet", "zoe"):
-                await h.agent(login, add=False)
-        finally:
-            await h.stop()  # always: a service left running holds the FastAGI port
+# the harness fixture: conftest.py
 
 
 async def test_answered_call_in_model_redis_and_postgres(harness: Harness):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -28,28 +27,15 @@ from ivr.app import IvrApp
 from ivr.session import IvrSession
 from ivr.session_store import MemorySessionStore
 from telephony import sandbox as sandbox_mod
-from telephony.config import Config, load_config
+from telephony.config import Config
 from tests.integration.conftest import Ami, connect_ami
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG_PATH = Path(os.environ.get("KCC_TEST_CONFIG") or REPO / "config" / "demo.toml")
 # Monday 24 November 2025, 10:00 in Amsterdam: open. Sunday: closed.
 OPEN_AT = datetime(2025, 11, 24, 9, 0, tzinfo=UTC)
 CLOSED_AT = datetime(2025, 11, 23, 12, 0, tzinfo=UTC)
 
-
-@pytest.fixture(scope="session")
-def base_config() -> Config:
-    os.environ["KCC_DEMO"] = "1"
-    return load_config(CONFIG_PATH)
-
-
-@pytest.fixture(scope="session")
-def ivr_sandbox(base_config: Config) -> str:
-    try:
-        return sandbox_mod.up(base_config)
-    except sandbox_mod.SandboxError as exc:
-        pytest.fail(f"the sandbox Asterisk could not be brought up:\n{exc}", pytrace=False)
+# kcc_config and sandbox: tests/conftest.py
 
 
 def ivr_config(base: Config, **updates: Any) -> Config:
@@ -140,8 +126,8 @@ async def hangup_all(ami: Ami) -> None:
 
 
 @pytest.fixture
-async def ami(ivr_sandbox: str, base_config: Config) -> AsyncIterator[Ami]:
-    manager = await connect_ami(base_config)
+async def ami(sandbox: str, kcc_config: Config) -> AsyncIterator[Ami]:
+    manager = await connect_ami(kcc_config)
     client = Ami(manager)
     await hangup_all(client)
     try:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-async def calamity(base_config: Config) -> AsyncIterator[RedisCalamity]:
-    client = aioredis.from_url(base_config.redis_url(), decode_responses=True)
+async def calamity(kcc_config: Config) -> AsyncIterator[RedisCalamity]:
+    client = aioredis.from_url(kcc_config.redis_url(), decode_responses=True)
     store = RedisCalamity(client, f"kcct{uuid.uuid4().hex[:6]}:")
     try:
         yield store
@@ -84,11 +84,11 @@ async def test_garbage_in_redis_means_no_message(calamity: RedisCalamity) -> Non
 
 
 @pytest.mark.asterisk
-async def test_calamity_plays_before_the_menu(ami: Ami, base_config: Config,
+async def test_calamity_plays_before_the_menu(ami: Ami, kcc_config: Config,
                                               calamity: RedisCalamity,
                                               http: TestClient) -> None:
     await http.put("/api/ivr/calamity", json={"text_nl": "Let op: de balie is vandaag dicht."})
-    harness = IvrHarness(ivr_config(base_config, ask_language=False), ami)
+    harness = IvrHarness(ivr_config(kcc_config, ask_language=False), ami)
     harness.app.deps.calamity = calamity
     harness.script = {"onderwerp": ["1"]}
     async with running(harness):

@@ -34,8 +34,8 @@ def chanvar(event: object, name: str) -> str | None:
     return None
 
 
-async def test_menu_key_lands_in_queue(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami)
+async def test_menu_key_lands_in_queue(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     harness.script = {"onderwerp": ["3"]}
     async with running(harness):
         mark = ami.mark()
@@ -60,8 +60,8 @@ async def _queued(harness: IvrHarness, ami: Ami, number: str) -> tuple[object, o
 
 
 async def test_shared_number_asks_municipality_then_english_menu(
-        ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami)
+        ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     harness.script = {"municipality": ["2"], "language": ["9"], "onderwerp": ["1"]}
     join, session = await _queued(harness, ami, "140180")
     assert join.get("Queue") == "burgerzaken"
@@ -71,8 +71,8 @@ async def test_shared_number_asks_municipality_then_english_menu(
     assert session.language == "en" and session.municipality == "krimpenerwaard"
 
 
-async def test_invalid_input_twice_goes_to_an_agent(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami)
+async def test_invalid_input_twice_goes_to_an_agent(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     harness.script = {"onderwerp": ["9", "9"]}
     join, session = await _queued(harness, ami, "140182")
     assert join.get("Queue") == "algemeen"
@@ -81,37 +81,37 @@ async def test_invalid_input_twice_goes_to_an_agent(ami: Ami, base_config: Confi
         "invalid", "invalid"]
 
 
-async def test_garbage_keys_go_to_an_agent(ami: Ami, base_config: Config) -> None:
+async def test_garbage_keys_go_to_an_agent(ami: Ami, kcc_config: Config) -> None:
     """'*' (no menu to go back to) and '#' are not choices: counted as wrong, then a person."""
-    harness = IvrHarness(ivr_config(base_config), ami)
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     harness.script = {"onderwerp": ["*", "#"]}
     join, session = await _queued(harness, ami, "140182")
     assert join.get("Queue") == "algemeen"
     assert session.outcome == "agent_after_tries"
 
 
-async def test_silence_goes_to_an_agent(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config, ask_language=False), ami)
+async def test_silence_goes_to_an_agent(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config, ask_language=False), ami)
     join, session = await _queued(harness, ami, "140182")
     assert join.get("Queue") == "algemeen"
     assert [s["result"] for s in session.steps] == ["no_input", "no_input"]
 
 
-async def test_zero_is_an_agent_and_back_from_submenu(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami)
+async def test_zero_is_an_agent_and_back_from_submenu(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     harness.script = {"onderwerp": ["6", "2"], "zelfservice": ["*"]}
     join, session = await _queued(harness, ami, "140182")
     assert join.get("Queue") == "afval", "6 -> zelfservice, * -> back, 2 -> afval"
     assert [s["where"] for s in session.steps] == ["onderwerp", "zelfservice", "onderwerp"]
 
-    harness = IvrHarness(ivr_config(base_config), ami)
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     harness.script = {"onderwerp": ["0"]}
     join, session = await _queued(harness, ami, "140182")
     assert join.get("Queue") == "algemeen" and session.outcome == "agent"
 
 
-async def test_closed_plays_closed_flow_and_hangs_up(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami, clock=CLOSED_AT)
+async def test_closed_plays_closed_flow_and_hangs_up(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami, clock=CLOSED_AT)
     async with running(harness):
         mark = ami.mark()
         await harness.call("140182")
@@ -127,8 +127,8 @@ async def test_closed_plays_closed_flow_and_hangs_up(ami: Ami, base_config: Conf
 
 
 async def test_closed_callback_request_travels_with_the_call(
-        ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami, clock=CLOSED_AT)
+        ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami, clock=CLOSED_AT)
     harness.script = {"closed_callback": ["1"]}
     async with running(harness):
         mark = ami.mark()
@@ -142,8 +142,8 @@ async def test_closed_callback_request_travels_with_the_call(
     assert chanvar(hangup, "KCC_CALLBACK") == "requested"
 
 
-async def test_hangup_mid_menu_leaves_a_complete_record(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami)
+async def test_hangup_mid_menu_leaves_a_complete_record(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     hung_up = False
 
     async def hang_up(session: object, kind: str, where: str) -> None:
@@ -174,8 +174,8 @@ class Zaken:
         return None
 
 
-async def test_zaak_status_self_service_then_agent(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami)
+async def test_zaak_status_self_service_then_agent(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     zaken = Zaken()
     harness.app.deps.zaken = zaken
     harness.script = {"onderwerp": ["6"], "zelfservice": ["1"], "zaak_number": ["2025001#"],
@@ -189,14 +189,14 @@ async def test_zaak_status_self_service_then_agent(ami: Ami, base_config: Config
     assert chanvar(join, "KCC_ZAAKNUMMER") == "2025001", "the zaaknummer travels to the agent"
 
 
-async def test_very_long_zaak_input_is_capped(ami: Ami, base_config: Config) -> None:
-    harness = IvrHarness(ivr_config(base_config), ami)
+async def test_very_long_zaak_input_is_capped(ami: Ami, kcc_config: Config) -> None:
+    harness = IvrHarness(ivr_config(kcc_config), ami)
     zaken = Zaken()
     harness.app.deps.zaken = zaken
     harness.script = {"onderwerp": ["6"], "zelfservice": ["1"], "zaak_number": ["9" * 30],
                       "after_zaak_status": ["0"]}
     join, session = await _queued(harness, ami, "140182")
-    assert len(session.zaaknummer) == base_config.ivr.max_digits
+    assert len(session.zaaknummer) == kcc_config.ivr.max_digits
     assert session.contacts[0].outcome == "not_found"
     assert join.get("Queue") == "algemeen"
 
@@ -210,10 +210,10 @@ def _sipp_scenario(tmp: Path, delay_ms: int) -> Path:
     return path
 
 
-async def test_sipp_dtmf_choice_lands_in_queue(ami: Ami, base_config: Config,
+async def test_sipp_dtmf_choice_lands_in_queue(ami: Ami, kcc_config: Config,
                                                tmp_path: Path) -> None:
     """A real SIP call with RFC 4733 DTMF from SIPp, pressed during the menu prompt."""
-    config = ivr_config(base_config, ask_language=False)
+    config = ivr_config(kcc_config, ask_language=False)
     harness = IvrHarness(config, ami)
     sipp = shutil.which("sipp")
     assert sipp, "sipp (Debian package sip-tester) is not installed"

@@ -78,8 +78,8 @@ def _wavs(directory: Path) -> list[Path]:
     return list(Path(directory).glob("*.wav"))
 
 
-async def test_spoken_subject_lands_in_queue(ami: Ami, base_config: Config) -> None:
-    config = _speech_config(base_config, _ko_model())
+async def test_spoken_subject_lands_in_queue(ami: Ami, kcc_config: Config) -> None:
+    config = _speech_config(kcc_config, _ko_model())
     harness = IvrHarness(config, ami)
     voice = _caller_voice(PLATE, "ko-plate")
 
@@ -107,9 +107,9 @@ async def test_spoken_subject_lands_in_queue(ami: Ami, base_config: Config) -> N
     assert not _wavs(config.ivr.speech_audio_dir), "caller audio is deleted after recognition"
 
 
-async def test_missing_model_falls_back_to_dtmf(ami: Ami, base_config: Config,
+async def test_missing_model_falls_back_to_dtmf(ami: Ami, kcc_config: Config,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    config = _speech_config(base_config, Path("/nonexistent/vosk-model"))
+    config = _speech_config(kcc_config, Path("/nonexistent/vosk-model"))
     harness = IvrHarness(config, ami)
     harness.script = {"onderwerp": ["2"]}
     with caplog.at_level(logging.INFO, logger="ivr.speech"):

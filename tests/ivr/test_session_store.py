@@ -32,10 +32,10 @@ async def pool() -> AsyncIterator[Any]:
         await pool.close()
 
 
-async def test_self_service_use_is_logged_as_contact(ami: Ami, base_config: Config,
+async def test_self_service_use_is_logged_as_contact(ami: Ami, kcc_config: Config,
                                                      pool: Any) -> None:
     store = PostgresSessionStore(pool)
-    harness = IvrHarness(ivr_config(base_config, ask_language=False), ami)
+    harness = IvrHarness(ivr_config(kcc_config, ask_language=False), ami)
     harness.app.route.store = store
     harness.script = {"onderwerp": ["6"], "zelfservice": ["2", "3"],
                       "after_hours": ["2"], "after_address": ["0"]}

@@ -29,24 +29,24 @@ class Ewt:
         return self.seconds.get(queue)
 
 
-def test_wait_text_says_minutes_and_offers_callback(base_config: Config) -> None:
-    assert wait_text(base_config, 240, "nl") == "De verwachte wachttijd is ongeveer vier minuten."
-    long_wait = wait_text(base_config, 900, "nl")
+def test_wait_text_says_minutes_and_offers_callback(kcc_config: Config) -> None:
+    assert wait_text(kcc_config, 240, "nl") == "De verwachte wachttijd is ongeveer vier minuten."
+    long_wait = wait_text(kcc_config, 900, "nl")
     assert "vijftien minuten" in long_wait and "teruggebeld" in long_wait
-    assert "about fifteen minutes" in wait_text(base_config, 900, "en")
-    assert "geduld" in wait_text(base_config, None, "nl")
+    assert "about fifteen minutes" in wait_text(kcc_config, 900, "en")
+    assert "geduld" in wait_text(kcc_config, None, "nl")
 
 
 @pytest.fixture
-def fast_announcements(base_config: Config, ivr_sandbox: str) -> Iterator[Config]:
+def fast_announcements(kcc_config: Config, sandbox: str) -> Iterator[Config]:
     """The sandbox with announcements every 5 s (queues.conf), restored afterwards."""
-    config = ivr_config(base_config, ask_language=False, wait_announce_seconds=5,
+    config = ivr_config(kcc_config, ask_language=False, wait_announce_seconds=5,
                         announce_position=True)
     sandbox_mod.up(config)
     try:
         yield config
     finally:
-        sandbox_mod.up(base_config)
+        sandbox_mod.up(kcc_config)
 
 
 def _log_lines() -> list[str]:
