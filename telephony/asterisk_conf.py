@@ -8,6 +8,9 @@ environment at render time and end up only in the rendered files (mode 0600 when
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 from pathlib import Path
@@ -36,6 +39,18 @@ def sip_secret() -> str:
     production render without the variable fails instead of shipping a public password.
     """
     return _env(SIP_SECRET_ENV, SIP_DEMO_SECRET)
+
+
+def agent_sip_password(login: str, master: str | None = None) -> str:
+    """Agent ``login``'s own SIP password, derived from the master secret.
+
+    HMAC-SHA256 of the login under ``KCC_SIP_SECRET``: every agent has a different
+    password (one agent's panel cannot register as a colleague), nothing extra has to be
+    stored, and rotating the master secret rotates them all.
+    """
+    key = (master if master is not None else sip_secret()).encode()
+    digest = hmac.new(key, f"kcc-sip-agent:{login}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
 
 
 def _conf_value(value: object) -> str:
@@ -87,6 +102,7 @@ def _check(config: Config) -> None:
 
 
 def _context(config: Config) -> dict[str, Any]:
+    master = sip_secret()
     numbers = [
         {
             "e164": n.e164,
@@ -104,11 +120,13 @@ def _context(config: Config) -> dict[str, Any]:
         "numbers": numbers,
         "queues": config.queues,
         "general": config.general_queue,
+        "max_transfers": config.kcc.max_transfers,
         # Softphones for those who take calls; an admin or privacy officer has none.
         "agents": [a for a in config.agents if a.role in ("agent", "supervisor")],
         "ivr": config.ivr,
         "ami_secret": config.ami_secret(),
-        "sip_secret": sip_secret(),
+        "sip_passwords": {a.login: agent_sip_password(a.login, master)
+                          for a in config.agents},
         "rtp_start": RTP_PORTS[0],
         "rtp_end": RTP_PORTS[1],
     }

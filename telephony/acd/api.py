@@ -8,12 +8,14 @@ Errors are JSON ``{"error": {"code", "message"}}``: 400 bad input, 401 not logge
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from telephony.acd.agents_repo import LOGIN, AgentError, validate_skills
+from telephony.acd.transfer import transfer
 from telephony.ami.link import AmiError, AmiUnavailable
 from telephony.auth import bearer, login_with_password, require_role
 
@@ -21,8 +23,10 @@ if TYPE_CHECKING:
     from telephony.service import KccService
 
 SERVICE_KEY: web.AppKey[KccService] = web.AppKey("acd-service")
-STATUS = {"not_found": 404, "bad_transition": 409, "exists": 409}
+STATUS = {"not_found": 404, "bad_transition": 409, "exists": 409, "not_your_call": 403,
+          "transfer_limit": 409, "not_connected": 409}
 SUPERVISORS = ("supervisor", "admin")
+LINKEDID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -107,6 +111,19 @@ async def me_action(request: web.Request) -> web.Response:
     raise AgentError("not_found", f"no action {action[:20]!r}")
 
 
+async def transfer_call(request: web.Request) -> web.Response:
+    """Blind transfer of a call the agent answered, within ``[kcc] max_transfers``."""
+    who = require_role(request)
+    service = request.app[SERVICE_KEY]
+    linkedid = request.match_info["linkedid"]
+    if not LINKEDID.match(linkedid):
+        raise AgentError("bad_request", "linkedid looks like 1732451234.17")
+    body = await _body(request)
+    return web.json_response(await transfer(
+        service.config, service.model, service.link, linkedid=linkedid, login=who["login"],
+        role=who["role"], to=body.get("to")))
+
+
 # -- supervisor / admin ---------------------------------------------------------------
 async def list_agents(request: web.Request) -> web.Response:
     require_role(request, *SUPERVISORS)
@@ -174,6 +191,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/auth/logout", auth_logout),
     ("GET", "/api/me", me),
     ("POST", "/api/me/{action}", me_action),
+    ("POST", "/api/calls/{linkedid}/transfer", transfer_call),
     ("GET", "/api/acd/agents", list_agents),
     ("POST", "/api/acd/agents", create_agent),
     ("PUT", "/api/acd/agents/{login}/skills", set_skills),
@@ -208,6 +226,12 @@ OPENAPI_PATHS: dict[str, Any] = {
                         "schema": {"enum": ["login", "logout", "pause", "resume",
                                             "end-wrapup"]}}],
         "responses": _resp("new state", 400, 401, 404, 409, 503)}},
+    "/api/calls/{linkedid}/transfer": {"post": {
+        "summary": "Blind transfer of my call to a queue id or agent-<login>; 409 "
+                   "transfer_limit past [kcc] max_transfers (the agent keeps the call)",
+        "parameters": [{"name": "linkedid", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": LINKEDID.pattern}}],
+        "responses": _resp("transferred", 400, 401, 403, 404, 409, 503)}},
     "/api/acd/agents": {
         "get": {"summary": "All agents with skills and live state (supervisor)",
                 "responses": _resp("agents", 401, 403)},

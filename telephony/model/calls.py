@@ -123,6 +123,14 @@ class Call:
     hangup_cause: str = ""
     hangup_cause_text: str = ""
     recovered: bool = False
+
+    # Refusals reported by kcc-transfer, by attempt number (see _on_UserEvent).
+    refusals: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def transfer_count(self) -> int:
+        """Transfers that happened (one the dialplan refused does not count)."""
+        return sum(1 for t in self.transfers if not t.get("refused"))
     announced: bool = False  # CallStarted emitted
     legs: dict[str, Leg] = field(default_factory=dict)
 
@@ -456,8 +464,9 @@ class CallModel:
         by = self._agent_of(str(event.get("TransfererChannel") or ""))
         target = clean_text(f"{event.get('Extension', '')}@{event.get('Context', '')}", 80)
         call.transfers.append({"kind": "blind", "at": at, "by": by, "target": target})
+        _mark_refused(call)
         return [CallTransferred(linkedid=call.linkedid, at=at, kind="blind", by_agent=by,
-                                target=target, transfer_count=len(call.transfers))]
+                                target=target, transfer_count=call.transfer_count)]
 
     def _on_AttendedTransfer(self, event: Event, at: float) -> list[DomainEvent]:
         if str(event.get("Result", "Success")) != "Success":
@@ -473,7 +482,25 @@ class CallModel:
                             or event.get("DestApp") or "", 120)
         call.transfers.append({"kind": "attended", "at": at, "by": by, "target": target})
         return [CallTransferred(linkedid=call.linkedid, at=at, kind="attended", by_agent=by,
-                                target=target, transfer_count=len(call.transfers))]
+                                target=target, transfer_count=call.transfer_count)]
+
+    def _on_UserEvent(self, event: Event, at: float) -> list[DomainEvent]:
+        """``KccTransferRefused`` from the dialplan (kcc-transfer): that blind transfer
+        went past [kcc] max_transfers or to an unknown target, so the citizen went back
+        to the agent. It stays in the list, marked, and stops counting.
+
+        ``Attempt`` numbers the transfers into kcc-transfer on the citizen's channel; the
+        refusal may arrive before Asterisk's BlindTransfer event, so it is kept until the
+        transfer it names is there."""
+        if str(event.get("UserEvent") or "") != "KccTransferRefused":
+            return []
+        call = self.calls.get(str(event.get("Linkedid") or ""))
+        attempt = str(event.get("Attempt") or "")
+        if call is None or not attempt.isdigit():
+            return []
+        call.refusals[int(attempt)] = clean_text(event.get("Reason"), 20) or "limit"
+        _mark_refused(call)
+        return []
 
     # -- resync ----------------------------------------------------------------------
     def _apply_snapshot(self, snap: AmiSnapshot, now: float) -> list[DomainEvent]:
@@ -539,3 +566,12 @@ class CallModel:
                                       position=int(_float(msg.get("Position"), 0))))
         out.extend(self.agents.resync(snap.messages, now))
         return out
+
+
+def _mark_refused(call: Call) -> None:
+    """Mark the transfers into kcc-transfer that the dialplan refused."""
+    attempts = [t for t in call.transfers if t["kind"] == "blind"
+                and str(t["target"]).endswith("@kcc-transfer")]
+    for number, item in enumerate(attempts, start=1):
+        if number in call.refusals:
+            item["refused"] = call.refusals[number]

@@ -42,7 +42,10 @@ ON CONFLICT (linkedid) DO UPDATE SET
     talk_seconds = COALESCE(EXCLUDED.talk_seconds, calls.talk_seconds),
     answered_by = COALESCE(NULLIF(EXCLUDED.answered_by, ''), calls.answered_by),
     abandoned = EXCLUDED.abandoned AND calls.answered_at IS NULL,
-    transfer_count = GREATEST(calls.transfer_count, EXCLUDED.transfer_count),
+    -- the longer transfer list wins, with its count (a refused transfer stops counting)
+    transfer_count = CASE WHEN jsonb_array_length(EXCLUDED.transfers)
+                               >= jsonb_array_length(calls.transfers)
+                          THEN EXCLUDED.transfer_count ELSE calls.transfer_count END,
     offered = CASE WHEN jsonb_array_length(EXCLUDED.offered) >= jsonb_array_length(calls.offered)
                    THEN EXCLUDED.offered ELSE calls.offered END,
     transfers = CASE WHEN jsonb_array_length(EXCLUDED.transfers)
@@ -78,7 +81,8 @@ class CallRepository:
             r["dialled"], r["municipality"], r["language"], r["subject"], r["queue"],
             r["queues"], _ts(r["started_at"]), _ts(r["queued_at"]), _ts(r["answered_at"]),
             _ts(r["ended_at"]), r["wait_seconds"], r["talk_seconds"], r["answered_by"],
-            r["abandoned"], len(r["transfers"]), json.dumps(r["offered"]),
+            r["abandoned"], sum(1 for t in r["transfers"] if not t.get("refused")),
+            json.dumps(r["offered"]),
             json.dumps(r["transfers"]), json.dumps(r["holds"]), r["hangup_cause"],
             r["hangup_cause_text"], r["recovered"], self.instance_id,
             r.get("zaaknummer", ""), r.get("transcript", ""), r.get("callback", ""))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from telephony.asterisk_conf import number_extensions, render, write_rendered
+from telephony.asterisk_conf import agent_sip_password, number_extensions, render, write_rendered
 from telephony.config import Config, ConfigError, load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +122,13 @@ def test_pjsip_trunk_and_webrtc_agents(demo: Config) -> None:
         assert f"[agent-{login}]" in pjsip
     assert "[agent-beheer]" not in pjsip
     assert pjsip.count("webrtc = yes") == 4 and pjsip.count("max_contacts = 5") == 4
-    assert pjsip.count("password = kcc-demo-sip") == 4
+    # Each agent has an own password (derived from the master secret, never the master).
+    assert "kcc-demo-sip" not in pjsip
+    passwords = {login: agent_sip_password(login) for login in ("anna", "mehmet", "zoe",
+                                                                 "sanne")}
+    assert len(set(passwords.values())) == 4
+    for password in passwords.values():
+        assert pjsip.count(f"password = {password}") == 1
     http = render(demo)["http.conf"]
     assert "bindport = 8088" in http and "tlsbindaddr = 127.0.0.1:8089" in http
 
@@ -177,7 +183,7 @@ def test_free_text_cannot_inject_settings(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("KCC_SIP_SECRET", "a;b")
     files = render(parse_config(SMALL))
     assert 'callerid = "Piet P Jansen\\; x" <piet>' in files["pjsip.conf"]
-    assert "password = a\\;b" in files["pjsip.conf"]
+    assert f"password = {agent_sip_password('piet')}" in files["pjsip.conf"]
     assert "; Wmo\\; zorg" in files["queues.conf"]
 
 
@@ -195,7 +201,9 @@ def test_secrets_required_outside_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KCC_SIP_SECRET", "sip-s3cret")
     files = render(parse_config(SMALL))
     assert "secret = ami-s3cret" in files["manager.conf"]
-    assert "password = sip-s3cret" in files["pjsip.conf"]
+    assert "sip-s3cret" not in files["pjsip.conf"]
+    assert f"password = {agent_sip_password('piet', 'sip-s3cret')}" in files["pjsip.conf"]
+    assert agent_sip_password("piet", "other") != agent_sip_password("piet", "sip-s3cret")
 
 
 def test_number_forms() -> None:

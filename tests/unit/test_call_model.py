@@ -162,6 +162,41 @@ def test_blind_and_attended_transfer_are_counted():
     assert model.calls["1.1"].transfers[0]["target"] == "200@kcc-agents"
 
 
+@pytest.mark.parametrize("refusal_first", [False, True])
+def test_transfer_refused_by_the_dialplan_stops_counting(refusal_first: bool):
+    """kcc-transfer's UserEvent names the attempt it refused; Asterisk may publish it
+    before or after the BlindTransfer event, and it must mark that transfer either way."""
+    model = CallModel()
+    model.apply({"Event": "Newchannel", "Uniqueid": "1.1", "Channel": "PJSIP/trunk-1",
+                 "Linkedid": "1.1", "Context": "kcc-inbound", "Exten": "140180",
+                 "Timestamp": "1"})
+
+    def transfer(exten: str, at: str) -> None:
+        model.apply({"Event": "BlindTransfer", "Result": "Success",
+                     "TransfereeLinkedid": "1.1", "TransfererChannel": "PJSIP/agent-x-1",
+                     "Extension": exten, "Context": "kcc-transfer", "Timestamp": at})
+
+    def refused(attempt: str, reason: str) -> None:
+        model.apply({"Event": "UserEvent", "UserEvent": "KccTransferRefused",
+                     "Linkedid": "1.1", "Reason": reason, "Attempt": attempt,
+                     "Timestamp": "9"})
+
+    transfer("burgerzaken", "5")
+    if refusal_first:
+        refused("2", "limit")
+        transfer("algemeen", "8")
+    else:
+        transfer("algemeen", "8")
+        refused("2", "limit")
+    call = model.calls["1.1"]
+    assert [t.get("refused", "") for t in call.transfers] == ["", "limit"]
+    assert call.transfer_count == 1
+    refused("x", "limit")  # malformed: ignored
+    model.apply({"Event": "UserEvent", "UserEvent": "Other", "Linkedid": "1.1",
+                 "Timestamp": "9"})
+    assert call.transfer_count == 1
+
+
 def test_hold_intervals():
     model = CallModel()
     model.apply({"Event": "Newchannel", "Uniqueid": "1.1", "Linkedid": "1.1",
