@@ -18,7 +18,8 @@ from aiohttp import web
 
 from telephony.acd.agents_repo import AgentRepository, check_password
 
-PUBLIC_PATHS = {"/healthz", "/metrics", "/api/openapi.json", "/api/auth/login", "/ws", "/"}
+PUBLIC_PATHS = {"/healthz", "/metrics", "/api/openapi.json", "/api/auth/login", "/ws", "/",
+                "/wallboard"}
 PUBLIC_PREFIXES = ("/static/", "/panel")
 
 

@@ -150,6 +150,9 @@ def build_app(service: KccService) -> web.Application:
     _install_ivr(app, service)
     for method, path, handler in all_routes():
         app.router.add_route(method, path, handler)
+    from agent_ui.pages import add_page_routes  # browser pages: not /api, not in OpenAPI
+
+    add_page_routes(app)
     return app
 
 

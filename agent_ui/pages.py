@@ -1,0 +1,134 @@
+"""The browser pages: the agent panel (``/``, ``/panel``) and the wallboard (``/wallboard``).
+
+Static files only (HTML, JS, CSS in ``agent_ui/static``, the JsSIP browser bundle from
+``agent_ui/node_modules``, installed by ``scripts/bootstrap``); every piece of data reaches
+the page through the existing API and WebSocket with the token the page keeps in
+sessionStorage. These routes are not under ``/api`` and not in the OpenAPI document.
+
+One JSON route lives here, ``GET /panel/config``: what the page needs besides the API —
+pause reasons and the softphone's SIP account (WSS address, ``agent-<login>`` and its
+password). It answers only with a valid Bearer token (``/panel*`` is public in the auth
+middleware, so it checks the token itself).
+
+Every page is served with a strict Content-Security-Policy: scripts from this origin only,
+no inline script, so data that slips into markup still cannot run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+JSSIP_BUNDLE = HERE / "node_modules" / "jssip" / "dist" / "jssip.min.js"
+STATIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}\.(js|css|html|svg)$")
+TYPES = {"js": "text/javascript", "css": "text/css", "html": "text/html", "svg": "image/svg+xml"}
+SOFTPHONE_ROLES = ("agent", "supervisor")
+
+
+def _headers(kind: str) -> dict[str, str]:
+    headers = {
+        "Content-Type": f"{TYPES[kind]}; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store" if kind == "html" else "no-cache",
+    }
+    if kind == "html":
+        headers["Content-Security-Policy"] = (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self' ws: wss:; media-src 'self' blob:; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'")
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
+def _file(path: Path) -> web.Response:
+    kind = path.suffix.lstrip(".")
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise web.HTTPNotFound() from None
+    return web.Response(body=body, headers=_headers(kind))
+
+
+async def panel(_request: web.Request) -> web.Response:
+    return _file(STATIC / "panel.html")
+
+
+async def wallboard(_request: web.Request) -> web.Response:
+    return _file(STATIC / "wallboard.html")
+
+
+async def static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if not STATIC_NAME.match(name) or name.endswith(".html"):
+        raise web.HTTPNotFound()
+    return _file(STATIC / name)
+
+
+async def jssip(_request: web.Request) -> web.Response:
+    if not JSSIP_BUNDLE.is_file():
+        # The panel still works without it (pop, states); its softphone says so.
+        raise web.HTTPNotFound()
+    return _file(JSSIP_BUNDLE)
+
+
+async def panel_config(request: web.Request) -> web.Response:
+    from telephony.asterisk_conf import agent_sip_password
+    from telephony.auth import bearer
+    from telephony.config import ConfigError
+    from telephony.web import SERVICE_KEY
+
+    service = request.app[SERVICE_KEY]
+    who = await service.sessions.resolve(bearer(request))
+    if who is None:
+        return web.json_response(
+            {"error": {"code": "unauthorised", "message": "log in first (Bearer token)"}},
+            status=401, headers={"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"})
+    login, role = who["login"], who["role"]
+    record = await service.agents_repo.get(login)
+    softphone: dict[str, Any] | None = None
+    problem = ""
+    if role in SOFTPHONE_ROLES and any(a.login == login for a in service.config.agents):
+        try:
+            password = agent_sip_password(login)
+        except ConfigError:
+            password, problem = "", "geen SIP-wachtwoord geconfigureerd (KCC_SIP_SECRET)"
+        if password:
+            # The host the browser used to reach us: the PBX's WSS listens beside it.
+            host = request.url.host or service.config.asterisk.sip_bind
+            softphone = {
+                "wss_url": f"wss://{host}:{service.config.asterisk.wss_port}/ws",
+                "uri": f"sip:agent-{login}@{host}",
+                "username": f"agent-{login}", "password": password,
+                "display_name": record.name if record else login,
+                # PJSIP drops an idle WSS connection after ~32 s: register every 60 s
+                # and ping every 20 s (JsSIP's session timers/keepalive).
+                "register_expires": 60, "keepalive_seconds": 20}
+    elif role in SOFTPHONE_ROLES:
+        problem = "geen softphone-account voor deze medewerker in de PBX-configuratie"
+    return web.json_response({
+        "login": login, "role": role, "name": record.name if record else login,
+        "endpoint": record.endpoint if record else "",
+        "pause_reasons": list(service.config.acd.pause_reasons),
+        "softphone": softphone, "softphone_problem": problem,
+    }, headers={"Cache-Control": "no-store"})
+
+
+PAGE_ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/", panel),
+    ("GET", "/panel", panel),
+    ("GET", "/panel/config", panel_config),
+    ("GET", "/wallboard", wallboard),
+    ("GET", "/static/vendor/jssip.min.js", jssip),
+    ("GET", "/static/{name}", static),
+]
+
+
+def add_page_routes(app: web.Application) -> None:
+    for method, path, handler in PAGE_ROUTES:
+        app.router.add_route(method, path, handler)
