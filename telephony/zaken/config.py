@@ -50,6 +50,45 @@ class OpenKlantSection(_Strict):
         return _secret(self.token_env, "kcc-demo-openklant-token")
 
 
+class BrpSection(_Strict):
+    """BRP API Personen (Haal Centraal BRP Personen bevragen v2): the agent's search by
+    BSN, name + birth date and postcode + huisnummer when ``source = "zgw"``.
+
+    ``base_url`` is the API root without ``/personen`` (e.g.
+    ``https://proefomgeving.haalcentraal.nl/haalcentraal/api/brp``). The API key goes in
+    ``api_key_header`` (``X-API-KEY`` as KISS and the proefomgeving use; empty
+    ``api_key_env`` = no key, e.g. a gateway that authenticates with mTLS only).
+    ``ref_key_env`` holds the secret the opaque person refs (``p-...``) are encrypted
+    with: changing it changes every ref, so the processing log's refs stop matching.
+    """
+
+    enabled: bool = False
+    base_url: str = "http://127.0.0.1:5000/haalcentraal/api/brp"
+    api_key_env: str = "KCC_BRP_API_KEY"
+    api_key_header: str = Field(default="X-API-KEY", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    ref_key_env: str = "KCC_BRP_REF_KEY"
+    # Only persons registered in this municipality (4-digit gemeentecode, e.g. "0513").
+    gemeente_van_inschrijving: str = Field(default="", pattern=r"^([0-9]{4})?$")
+    # Optional header carrying the agent's login, for a gateway's protocollering.
+    user_header: str = Field(default="", pattern=r"^([A-Za-z0-9-]{1,64})?$")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    def api_key(self) -> str:
+        return _secret(self.api_key_env, "kcc-demo-brp-api-key") if self.api_key_env else ""
+
+    def ref_key(self) -> str:
+        key = _secret(self.ref_key_env, "kcc-demo-brp-ref-key-of-at-least-32-chars!")
+        if len(key) < 32:
+            raise ValueError(f"{self.ref_key_env} must hold at least 32 characters")
+        return key
+
+
 class DeeplinkSection(_Strict):
     """Links into the municipality's KCC front end (KISS or another), per klant / zaak.
 
@@ -92,6 +131,7 @@ class ZakenConfig(_Strict):
     processing_log_retention_days: int = Field(default=730, ge=30, le=3650)
     zaken_api: ZakenApiSection = ZakenApiSection()
     openklant: OpenKlantSection = OpenKlantSection()
+    brp: BrpSection = BrpSection()
     deeplinks: DeeplinkSection = DeeplinkSection()
 
 

@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
 
+from telephony.zaken.brp import REF_PREFIX as BRP_REF_PREFIX
+from telephony.zaken.brp import BrpPersonen
 from telephony.zaken.config import ZakenConfig
 from telephony.zaken.http import SourceError
 from telephony.zaken.openklant import OpenKlant
@@ -174,13 +176,16 @@ class PostgresZaakSource:
 
 
 class ZgwZaakSource:
-    """Open Klant for klanten and contacts, the Zaken API for zaken.
+    """Open Klant for klanten and contacts, the Zaken API for zaken, the BRP for persons.
 
-    A klant ref is an Open Klant partij uuid, or ``r-<rol uuid>`` for a person found
-    through a zaak's initiator rol (zaaknummer entered in the IVR or searched by the agent).
-    BSN, name+birth date and postcode searches are not offered here: the ZGW APIs could
-    only do them with the BSN or address in a logged query string (a BRP adapter is the
-    right place for them).
+    A klant ref is an Open Klant partij uuid, ``r-<rol uuid>`` for a person found through
+    a zaak's initiator rol (zaaknummer entered in the IVR or searched by the agent), or
+    ``p-<encrypted BSN>`` for a person found in the BRP (``brp.py``).
+
+    BSN, name+birth date and postcode searches go to the BRP API Personen when
+    ``[zaken.brp]`` is enabled (every personal value in a POST body). Without it they are
+    refused (:class:`SearchNotSupported`): the ZGW APIs could only do them with the BSN or
+    address in a logged query string.
     """
 
     name = "zgw"
@@ -189,6 +194,8 @@ class ZgwZaakSource:
         self.openklant = OpenKlant(config.openklant, config.timeout_seconds,
                                    config.default_region)
         self.zaken_api = ZakenApi(config.zaken_api, config.timeout_seconds)
+        self.brp = BrpPersonen(config.brp, config.timeout_seconds) \
+            if config.brp.enabled else None
 
     async def klanten_by_phone(self, e164: str, limit: int) -> list[KlantSummary]:
         uuids = (await self.openklant.partij_uuids_by_phone(e164))[:limit]
@@ -211,12 +218,16 @@ class ZgwZaakSource:
 
     async def search_klanten(self, query: KlantQuery, limit: int, *, agent: str,
                              ) -> list[KlantSummary]:
-        if query.zaaknummer is None:
+        if query.zaaknummer is not None:
+            return (await self.klanten_by_zaaknummer(query.zaaknummer, agent=agent))[:limit]
+        if self.brp is None:
             raise SearchNotSupported(f"search by {query.kind} is not available with the "
-                                     "ZGW source")
-        return (await self.klanten_by_zaaknummer(query.zaaknummer, agent=agent))[:limit]
+                                     "ZGW source without [zaken.brp]")
+        return await self.brp.search(query, limit, agent=agent)
 
     async def klant(self, ref: str, *, agent: str) -> Klant | None:
+        if ref.startswith(BRP_REF_PREFIX):
+            return await self.brp.klant(ref, agent=agent) if self.brp is not None else None
         if ref.startswith("r-"):
             if not _is_uuid(ref[2:]):
                 return None
@@ -247,6 +258,11 @@ class ZgwZaakSource:
     async def recent_contacts(self, klant: Klant, limit: int) -> list[Contactmoment]:
         if klant.ref.startswith("r-"):
             return []  # no partij in Open Klant to hang contacts on
+        if klant.ref.startswith(BRP_REF_PREFIX):
+            # Such a person's contacts could only be found in Open Klant by BSN, through
+            # GET filters (klantcontacten ...__partijIdentificator__objectId): the BSN
+            # would land in access logs. Without a body-based search there, none are shown.
+            return []
         return await self.openklant.recent_contacts(klant.ref, limit)
 
     async def register_contact(self, contact: NewContactmoment, *, agent: str) -> str:
@@ -274,6 +290,8 @@ class ZgwZaakSource:
     async def close(self) -> None:
         await self.openklant.close()
         await self.zaken_api.close()
+        if self.brp is not None:
+            await self.brp.close()
 
 
 async def greeting_one_by_one(source: ZaakSource, refs: list[str], *, agent: str,
