@@ -70,6 +70,9 @@ def banner(service: KccService) -> str:
     return "\n".join([
         "",
         f"kcc-telefonie demo — {c.kcc.name}",
+        f"  agent panel {base}/   (log in as anna / demo-anna: her screen-pops appear as "
+        "the scripted demo agent is offered calls)",
+        f"  wallboard   {base}/wallboard   (sanne / demo-sanne)",
         f"  health      {base}/healthz",
         f"  live calls  {base}/api/calls      agents: {base}/api/agents",
         f"  metrics     {base}/metrics        API: {base}/api/openapi.json",
