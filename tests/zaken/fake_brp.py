@@ -32,6 +32,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.zaken.fake_zgw import Seen  # the same record of what a fake server saw
+
 BASE = "/haalcentraal/api/brp"
 API_KEY = "test-brp-api-key"
 REF_KEY = "test-brp-ref-key-that-is-long-enough-0123456789"
@@ -106,14 +108,6 @@ def _validation(invalid: list[tuple[str, str, str]]) -> Problem:
     names = ", ".join(n for _, n, _ in invalid)
     return Problem(400, "Een of meerdere parameters zijn niet correct.", "paramsValidation",
                    f"De foutieve parameter(s) zijn: {names}.", invalid)
-
-
-@dataclass
-class Seen:
-    method: str
-    path_qs: str
-    headers: dict[str, str]
-    body: Any
 
 
 @dataclass
