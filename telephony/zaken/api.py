@@ -34,7 +34,7 @@ from telephony.zaken.schemas import (
     NewContactmoment,
     valid_bsn,
 )
-from telephony.zaken.sources import PostgresZaakSource, SearchNotSupported, ZaakSource, make_source
+from telephony.zaken.sources import SearchNotSupported, ZaakSource, make_source
 
 if TYPE_CHECKING:
     from telephony.config import Config
@@ -254,10 +254,7 @@ async def query_processing_log(request: web.Request) -> web.StreamResponse:
     body = await _body(request, LogQueryBody)
     klant_ref = body.klant_ref
     if body.bsn is not None:
-        source = request.app[SOURCE_KEY]
-        if not isinstance(source, PostgresZaakSource):
-            raise SearchNotSupported("lookup by BSN needs the postgres source; use klant_ref")
-        klant_ref = await source.klanten.bsn_to_ref(body.bsn)
+        klant_ref = await request.app[SOURCE_KEY].ref_for_bsn(body.bsn)
         if klant_ref is None:
             return web.json_response({"entries": [], "klant_ref": None})
     plog = request.app[PROCESSING_LOG_KEY]

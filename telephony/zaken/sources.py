@@ -98,6 +98,11 @@ class ZaakSource(Protocol):
 
     async def recent_contacts(self, klant: Klant, limit: int) -> list[Contactmoment]: ...
 
+    async def ref_for_bsn(self, bsn: str) -> str | None:
+        """The klant ref this source gives the person with ``bsn`` (the privacy officer's
+        processing-log query by BSN); ``None`` if unknown."""
+        ...
+
     async def register_contact(self, contact: NewContactmoment, *, agent: str) -> str: ...
 
     async def create_callback(self, task: CallbackTask) -> str: ...
@@ -155,6 +160,9 @@ class PostgresZaakSource:
 
     async def recent_contacts(self, klant: Klant, limit: int) -> list[Contactmoment]:
         return await self.contacts.recent(klant.ref, limit)
+
+    async def ref_for_bsn(self, bsn: str) -> str | None:
+        return await self.klanten.bsn_to_ref(bsn)
 
     async def register_contact(self, contact: NewContactmoment, *, agent: str) -> str:
         klant_ref = contact.klant_ref if contact.klant_ref and _is_uuid(contact.klant_ref) \
@@ -264,6 +272,14 @@ class ZgwZaakSource:
             # would land in access logs. Without a body-based search there, none are shown.
             return []
         return await self.openklant.recent_contacts(klant.ref, limit)
+
+    async def ref_for_bsn(self, bsn: str) -> str | None:
+        """The ``p-`` ref of a BRP person (computed, nothing is looked up). Entries made
+        under an Open Klant partij ref of the same person are found by that ref."""
+        if self.brp is None:
+            raise SearchNotSupported("lookup by BSN needs [zaken.brp] with the ZGW source; "
+                                     "use klant_ref")
+        return self.brp.refs.ref(bsn)
 
     async def register_contact(self, contact: NewContactmoment, *, agent: str) -> str:
         partij = contact.klant_ref if contact.klant_ref and _is_uuid(contact.klant_ref) \

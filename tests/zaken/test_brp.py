@@ -396,6 +396,8 @@ async def test_zgw_source_pop_flow_with_brp_search(
         assert pop["incomplete"] is False
         rows = await log_rows(pool, call["linkedid"])
         assert {r["klant_ref"] for r in rows} == {ref}
+        # The privacy officer's query by BSN finds these entries: same ref, no lookup.
+        assert await source.ref_for_bsn(BSN2) == ref
         assert [r["zaken"] for r in rows if r["action"] == "details"] == [
             ["ZAAK-B3", "ZAAK-B2", "ZAAK-B1"]]
         klant = await source.klant(ref, agent="anna")
@@ -425,6 +427,8 @@ async def test_zgw_source_without_brp_refuses_as_before(
                 await source.search_klanten(q, 5, agent="anna")
         ref = PersonRefs(fake_brp.REF_KEY).ref(BSN)
         assert await source.klant(ref, agent="anna") is None
+        with pytest.raises(SearchNotSupported):
+            await source.ref_for_bsn(BSN)
     finally:
         await source.close()
     assert brp_state.seen == []
