@@ -115,6 +115,11 @@ async def panel_config(request: web.Request) -> web.Response:
         "login": login, "role": role, "name": record.name if record else login,
         "endpoint": record.endpoint if record else "",
         "pause_reasons": list(service.config.acd.pause_reasons),
+        # Where a call may be transferred to (POST /api/calls/{id}/transfer checks again).
+        "transfer_targets": [{"to": q.id, "label": q.name} for q in service.config.queues]
+        + [{"to": f"agent-{a.login}", "label": a.name} for a in service.config.agents
+           if a.role in SOFTPHONE_ROLES and a.login != login],
+        "max_transfers": service.config.kcc.max_transfers,
         "softphone": softphone, "softphone_problem": problem,
     }, headers={"Cache-Control": "no-store"})
 

@@ -216,6 +216,7 @@
     }
     nodes.push(candidatesNode(pop));
     if (pop.verified) nodes.push(detailsNode(pop));
+    nodes.push(transferNode(offer));
     card.replaceChildren(...nodes.filter(Boolean));
     card.dataset.linkedid = offer.linkedid;
     card.dataset.verified = pop.verified ? "yes" : "no";
@@ -311,6 +312,37 @@
           c.medewerker ? ` (${c.medewerker})` : ""))));
     } else box.appendChild(el("p", { className: "muted" }, "Geen eerdere contacten."));
     return box;
+  }
+
+  // ------------------------------------------------------------------ transfer
+  // At most [kcc] max_transfers per call: the service answers 409 with a Dutch message
+  // when the citizen was transferred before; the agent keeps the call and says so.
+  function transferNode(offer) {
+    const targets = (ui.config && ui.config.transfer_targets) || [];
+    const select = el("select", { id: "transfer-to", "aria-label": "Doorverbinden naar" },
+      ...targets.map((t) => el("option", { value: t.to }, t.label)));
+    const button = el("button", { type: "button", id: "btn-transfer",
+      onclick: () => transfer(select.value, select.selectedOptions[0]) }, "Doorverbinden");
+    return el("div", { className: "transfer", id: "pop-transfer" },
+      el("label", { className: "inline" }, "Doorverbinden naar ", select), button,
+      el("p", { className: "error", id: "transfer-error", role: "alert" },
+        offer.transferError || ""),
+      el("p", { id: "transfer-result", role: "status" }, offer.transferResult || ""));
+  }
+
+  async function transfer(to, option) {
+    const offer = ui.pop;
+    if (!offer || !to) return;
+    offer.transferError = "";
+    offer.transferResult = "";
+    try {
+      await api("POST", `/api/calls/${encodeURIComponent(offer.linkedid)}/transfer`, { to });
+      offer.transferResult = `Doorverbonden naar ${option ? option.textContent : to}.`;
+    } catch (err) {
+      offer.transferError = err.status === 409 || err.status === 403
+        ? err.message : `Doorverbinden mislukt: ${err.message}`;
+    }
+    if (ui.pop === offer) renderPop();
   }
 
   function popError(err) {

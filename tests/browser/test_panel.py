@@ -234,3 +234,38 @@ async def test_incomplete_pop_is_marked_and_unsafe_links_are_dropped(kcc: Harnes
     assert "contacten" in await page.text_content("#pop-incomplete")
     hrefs = await page.eval_on_selector_all("#pop-card a", "as => as.map(a => a.href)")
     assert hrefs == ["https://x.test/z"]
+
+
+def _call_named(h: Harness, name: str):
+    found = [c for c in h.service.model.calls.values() if c.caller_name == name]
+    return found[0] if found else None
+
+
+async def test_transfer_from_the_panel_once_then_refused(kcc: Harness, browser) -> None:
+    """"Never bounce a citizen around": zoe transfers to burgerzaken, where anna answers;
+    anna's second transfer is refused in her panel and she keeps the citizen."""
+    zoe = await open_panel(browser, kcc, "zoe")
+    anna = await open_panel(browser, kcc, "anna")
+    await _available(zoe)
+    await _available(anna)
+    name = "Doorverbonden Burger"
+    await queue_call(kcc, name, "0612345678", data="40")
+    await zoe.wait_for_selector("#pop-card:not([hidden])", timeout=15_000)
+    await wait_for(lambda: (c := _call_named(kcc, name)) and c.answered_by == "zoe",
+                   what="zoe answered")
+    targets = await zoe.locator("#transfer-to option").evaluate_all(
+        "options => options.map(o => o.value)")
+    assert "burgerzaken" in targets and "agent-anna" in targets and "agent-zoe" not in targets
+    await zoe.select_option("#transfer-to", "burgerzaken")
+    await zoe.click("#btn-transfer")
+    await until(zoe, "document.getElementById('transfer-result').textContent"
+                     ".startsWith('Doorverbonden naar')")
+    await anna.wait_for_selector("#pop-card:not([hidden])", timeout=15_000)
+    await wait_for(lambda: _call_named(kcc, name).answered_by == "anna", what="anna answered")
+    await anna.select_option("#transfer-to", "algemeen")
+    await anna.click("#btn-transfer")
+    await until(anna, "document.getElementById('transfer-error').textContent"
+                      ".includes('maximum 1')")
+    call = _call_named(kcc, name)
+    assert call.transfer_count == 1 and call.answered_by == "anna"
+    assert zoe.errors == [] and anna.errors == []
