@@ -18,6 +18,8 @@ from aiohttp import web
 
 from telephony.acd.agents_repo import AgentRepository, check_password
 
+# The authenticated agent ({"login", "role"}) on the request, set by the auth middleware.
+AGENT_KEY: web.RequestKey[dict[str, str]] = web.RequestKey("agent", dict)
 PUBLIC_PATHS = {"/healthz", "/metrics", "/api/openapi.json", "/api/auth/login", "/ws", "/",
                 "/wallboard"}
 PUBLIC_PREFIXES = ("/static/", "/panel")
@@ -77,14 +79,14 @@ def make_auth_middleware(sessions_getter: Any) -> Any:
             return web.json_response(
                 {"error": {"code": "unauthorised", "message": "log in first (Bearer token)"}},
                 status=401, headers={"WWW-Authenticate": "Bearer"})
-        request["agent"] = who
+        request[AGENT_KEY] = who
         return await handler(request)
 
     return auth
 
 
 def require_role(request: web.Request, *roles: str) -> dict[str, str]:
-    who = request.get("agent")
+    who = request.get(AGENT_KEY)
     if who is None:
         raise web.HTTPUnauthorized()
     if roles and who["role"] not in roles:

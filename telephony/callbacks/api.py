@@ -1,7 +1,7 @@
 """HTTP API of callbacks: scheduled callbacks (terugbelafspraak), the back office's
 terugbelnotities, and the callback list.
 
-Any logged-in agent may create both (the acting user is ``request["agent"]``, recorded as
+Any logged-in agent may create both (the acting user is ``request[AGENT_KEY]``, recorded as
 creator); closing a notitie is for anyone in the team it is for. Errors are JSON
 ``{"error": {"code", "message"}}``: 400 bad input (with the number's refusal code), 401
 not logged in, 404 unknown notitie, 409 already closed.

@@ -1,7 +1,7 @@
 """HTTP API of the zaken feature: search, choose, verify, register, processing-log query.
 
 Every personal-data input travels in a JSON body (never a query string: those are logged
-by proxies and access logs). The acting agent comes from ``request["agent"]``, set by the
+by proxies and access logs). The acting agent comes from ``request[AGENT_KEY]``, set by the
 lead's auth middleware; without it every handler answers 401. Acting on a call's pop is
 limited to the agent the call was offered to (the ``zaak_call_pops`` row), and the
 processing log is readable by the privacy officer only.
@@ -23,6 +23,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from telephony.auth import AGENT_KEY
 from telephony.zaken.config import ZakenConfig
 from telephony.zaken.http import SourceError, SourceTimeout
 from telephony.zaken.popper import PopNotFound, ScreenPopper
@@ -95,7 +96,7 @@ class _Reject(Exception):
 
 
 def _agent(request: web.Request, roles: tuple[str, ...]) -> dict[str, str]:
-    agent = request.get("agent")
+    agent = request.get(AGENT_KEY)
     if not isinstance(agent, dict) or not isinstance(agent.get("login"), str):
         raise _Reject(_error(401, "unauthenticated", "log in first"))
     if agent.get("role") not in roles:

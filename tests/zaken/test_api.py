@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from telephony.auth import AGENT_KEY
 from telephony.zaken import api
 from telephony.zaken.popper import ScreenPopper
 
@@ -21,13 +21,11 @@ Client = TestClient[web.Request, web.Application]
 
 @web.middleware
 async def fake_auth(request: web.Request, handler: Any) -> web.StreamResponse:
-    """The lead's middleware sets request["agent"]; here a test header stands in for it."""
+    """The auth middleware sets request[AGENT_KEY]; here a test header stands in for it."""
     who = request.headers.get("X-Test-Agent")
     if who:
         login, role = who.split(":")
-        with warnings.catch_warnings():  # the lead's contract is the string key "agent"
-            warnings.simplefilter("ignore")
-            request["agent"] = {"login": login, "role": role}
+        request[AGENT_KEY] = {"login": login, "role": role}
     return await handler(request)
 
 
