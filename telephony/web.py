@@ -100,12 +100,13 @@ def all_routes() -> list[tuple[str, str, Any]]:
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
+    from telephony.reports import api as reports_api
     from telephony.zaken import api as zaken_api
 
     ivr_routes = [(m, p, h if m == "GET" else _supervisors_only(h))
                   for m, p, h in ivr_api.ROUTES]
     return [*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes, *callbacks_api.ROUTES,
-            ("GET", "/ws", ws_handler)]
+            *reports_api.ROUTES, ("GET", "/ws", ws_handler)]
 
 
 def _supervisors_only(handler: Any) -> Any:
@@ -122,11 +123,12 @@ def openapi_document() -> dict[str, Any]:
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
+    from telephony.reports import api as reports_api
     from telephony.zaken import api as zaken_api
 
     doc = {**OPENAPI, "paths": {**OPENAPI["paths"], **acd_api.OPENAPI_PATHS,
                                 **zaken_api.OPENAPI_PATHS, **ivr_api.OPENAPI_PATHS,
-                                **callbacks_api.OPENAPI_PATHS}}
+                                **callbacks_api.OPENAPI_PATHS, **reports_api.OPENAPI_PATHS}}
     doc["paths"]["/ws"] = {"get": {
         "summary": "WebSocket: first message {type: auth, token}; pushes agent.state, "
                    "call.offered (only to the offered agent), queue.stats (supervisors)",

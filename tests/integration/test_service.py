@@ -299,3 +299,35 @@ async def test_attended_transfer_is_tracked(harness: Harness):
     await harness.service.link.action("Hangup", Channel=agent)
     await wait_for(lambda: call.transfers, what="attended transfer in the model")
     assert call.transfers[0]["kind"] == "attended" and call.transfers[0]["by"] == "anna"
+
+
+async def test_a_recorded_call_shows_in_the_supervisor_report(harness: Harness):
+    """The real path: AMI -> call record -> GET /api/reports/queues (local day)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo(harness.config.kcc.timezone)).date().isoformat()
+    base = f"http://127.0.0.1:{harness.config.service.http_port}"
+    url = f"{base}/api/reports/queues?from={today}&to={today}"
+    headers = {"Authorization": f"Bearer {await harness.token('sanne')}"}
+
+    async def algemeen() -> dict:
+        async with aiohttp.ClientSession(headers=headers) as http, http.get(url) as resp:
+            assert resp.status == 200
+            rows = [r for r in (await resp.json())["rows"] if r["queue"] == "algemeen"]
+        return rows[0] if rows else {"offered": 0, "answered": 0}
+
+    before = await algemeen()
+    await harness.agent("anna")
+    await harness.caller(wait=3, name="Rapport Beller")
+    call = await wait_for(lambda: harness.inbound_call("Rapport Beller"), what="call")
+    await wait_for(lambda: any(e.linkedid == call.linkedid for e in harness.ended),
+                   timeout=20, what="call ended")
+    await harness.service.bus.drain()
+    after = await algemeen()
+    assert after["offered"] == before["offered"] + 1
+    assert after["answered"] == before["answered"] + 1
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer " + await
+                                              harness.token("anna")}) as http, \
+            http.get(url) as resp:
+        assert resp.status == 403

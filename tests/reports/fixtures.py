@@ -1,0 +1,106 @@
+"""Known days of calls, agent states and callbacks (2025-03-10 = D1, a Monday, CET).
+
+Expected figures are worked out by hand in the tests next to each assertion.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+AMS = ZoneInfo("Europe/Amsterdam")
+D0, D1, D2 = date(2025, 3, 9), date(2025, 3, 10), date(2025, 3, 11)
+
+
+def at(day: date, hms: str) -> datetime:
+    h, m, s = (int(x) for x in hms.split(":"))
+    return datetime(day.year, day.month, day.day, h, m, s, tzinfo=AMS)
+
+
+def _call(linkedid: str, queue: str, queued: datetime, *, wait: float,
+          answered: bool = True, talk: float | None = None, by: str = "",
+          transfers: list[dict[str, Any]] | None = None, callback: str = "") -> tuple:
+    transfers = transfers or []
+    done = queued + timedelta(seconds=wait)
+    answered_at = done if answered else None
+    ended = done + timedelta(seconds=talk or 0)
+    return (linkedid, queue, queued, answered_at, ended, wait, talk if answered else None,
+            by if answered else "", not answered,
+            sum(1 for t in transfers if not t.get("refused")), json.dumps(transfers),
+            callback)
+
+
+CALLS = [
+    # algemeen, D1. c1 is 23:30 UTC on D0: only a local-day report puts it in D1.
+    _call("c1", "algemeen", at(D1, "00:30:00"), wait=10, talk=300, by="anna"),
+    _call("c2", "algemeen", at(D1, "10:00:00"), wait=30, talk=120, by="anna",
+          transfers=[{"to": "afval", "refused": "max_transfers"}]),
+    _call("c3", "algemeen", at(D1, "11:00:00"), wait=15, talk=60, by="bob",
+          transfers=[{"to": "burgerzaken"}]),
+    _call("c4", "algemeen", at(D1, "12:00:00"), wait=3, answered=False),     # short abandon
+    _call("c5", "algemeen", at(D1, "13:00:00"), wait=40, answered=False),    # abandon
+    _call("c6", "algemeen", at(D1, "23:59:50"), wait=15, talk=120, by="bob"),  # midnight
+    _call("c7", "algemeen", at(D1, "14:00:00"), wait=5, talk=100, by="anna"),  # + notitie
+    _call("c8", "algemeen", at(D1, "15:00:00"), wait=61, answered=False, callback="1"),
+    # afval, D2: 22 s is within afval's 25 s (not within 20 s)
+    _call("c9", "afval", at(D2, "09:00:00"), wait=22, talk=60, by="anna"),
+    # before the range
+    _call("c0", "algemeen", at(D0, "23:00:00"), wait=5, talk=10, by="anna"),
+]
+
+STATES = [
+    ("anna", "available", "", at(D0, "23:00:00")),
+    ("anna", "on_call", "", at(D1, "08:00:00")),
+    ("anna", "paused", "nawerk", at(D1, "08:10:00")),
+    ("anna", "available", "", at(D1, "08:11:00")),
+    ("anna", "paused", "pauze", at(D1, "23:30:00")),   # crosses midnight
+    ("anna", "logged_out", "", at(D2, "00:30:00")),
+    ("bob", "available", "", at(D1, "20:00:00")),
+    ("bob", "paused", "overleg", at(D1, "20:30:00")),
+    ("bob", "logged_out", "", at(D1, "21:00:00")),
+]
+
+
+async def load(pool: asyncpg.Pool) -> None:
+    await pool.executemany(
+        """INSERT INTO calls (linkedid, direction, queue, queues, started_at, queued_at,
+               answered_at, ended_at, wait_seconds, talk_seconds, answered_by, abandoned,
+               transfer_count, transfers, callback)
+           VALUES ($1, 'inbound', $2, ARRAY[$2], $3, $3, $4, $5, $6, $7, $8, $9, $10,
+                   $11::jsonb, $12)""", CALLS)
+    await pool.executemany(
+        "INSERT INTO agent_state_log (agent, state, reason, at) VALUES ($1, $2, $3, $4)",
+        STATES)
+    notes = [  # (call_id, created, deadline, afgerond_at)
+        ("", at(D1, "10:00:00"), at(D2 + timedelta(days=2), "17:00:00"), at(D2, "10:00:00")),
+        ("c7", at(D1, "14:05:00"), at(D1, "17:00:00"), at(D1, "18:00:00")),   # late
+        ("", at(D1, "16:00:00"), at(D2, "17:00:00"), None),                   # open, overdue
+        ("", at(D2, "09:00:00"), datetime(2099, 1, 1, tzinfo=AMS), None),     # open
+    ]
+    for call_id, created, deadline, done in notes:
+        await pool.execute(
+            """INSERT INTO taken (uuid, soort, call_id, status, deadline, created_at,
+                                  afgerond_at)
+               VALUES (gen_random_uuid(), 'terugbelnotitie', $1, $2, $3, $4, $5)""",
+            call_id, "afgerond" if done else "open", deadline, created, done)
+    # a failed dialler callback's task: not a terugbelnotitie, not counted there
+    await pool.execute("""INSERT INTO taken (uuid, soort, created_at)
+                          VALUES (gen_random_uuid(), 'terugbellen', $1)""", at(D1, "12:00:00"))
+    callbacks = [  # kind, status, outcome, queue, queued_at, window_end, created, updated
+        ("virtual_hold", "done", "reached", "algemeen", at(D1, "15:00:00"), None,
+         at(D1, "15:01:00"), at(D1, "15:30:00")),
+        ("scheduled", "done", "reached", "belastingen", at(D1, "10:00:00"),
+         at(D1, "12:00:00"), at(D1, "09:00:00"), at(D1, "11:00:00")),
+        ("scheduled", "waiting", "", "belastingen", at(D1, "14:00:00"), at(D1, "16:00:00"),
+         at(D1, "09:30:00"), at(D1, "09:30:00")),
+        ("scheduled", "task", "no_answer", "belastingen", at(D1, "10:00:00"),
+         at(D1, "11:00:00"), at(D1, "09:40:00"), at(D1, "11:00:00")),
+    ]
+    await pool.executemany(
+        """INSERT INTO callbacks (kind, status, outcome, queue, number, queued_at, due_at,
+               window_end, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, '+31612345678', $5, $5, $6, $7, $8)""", callbacks)
