@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -199,43 +200,45 @@ def _answer(name: str, start: date, end: date, fmt: str, tz: str,
                               "timezone": tz, "rows": rows})
 
 
-async def queues_report(request: web.Request) -> web.Response:
-    require_role(request, "supervisor", "admin")
-    try:
-        start, end, fmt = parse_range(request.query)
-    except _Bad as exc:
-        return _error(400, exc.code, str(exc))
-    service = _service(request)
+Rows = list[dict[str, Any]]
+Build = Callable[["KccService", date, date, str], Awaitable[Rows]]
+
+
+def _report(title: str, build: Build) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A report handler: supervisors only, the date range checked, JSON or CSV."""
+    async def handler(request: web.Request) -> web.Response:
+        require_role(request, "supervisor", "admin")
+        try:
+            start, end, fmt = parse_range(request.query)
+        except _Bad as exc:
+            return _error(400, exc.code, str(exc))
+        service = _service(request)
+        tz = service.config.kcc.timezone
+        return _answer(title, start, end, fmt, tz, await build(service, start, end, tz))
+    return handler
+
+
+async def _queues(service: KccService, start: date, end: date, tz: str) -> Rows:
     cfg = service.config
     rows = await queries.queue_rows(
-        service.pool, start, end, cfg.kcc.timezone, cfg.acd.short_abandon_seconds,
+        service.pool, start, end, tz, cfg.acd.short_abandon_seconds,
         {q.id: q.service_level_seconds for q in cfg.queues})
-    shaped = shape_queues(rows, {q.id: q.service_level_target for q in cfg.queues})
-    return _answer("wachtrijen", start, end, fmt, cfg.kcc.timezone, shaped)
+    return shape_queues(rows, {q.id: q.service_level_target for q in cfg.queues})
 
 
-async def agents_report(request: web.Request) -> web.Response:
-    require_role(request, "supervisor", "admin")
-    try:
-        start, end, fmt = parse_range(request.query)
-    except _Bad as exc:
-        return _error(400, exc.code, str(exc))
-    service = _service(request)
-    tz = service.config.kcc.timezone
-    rows = await queries.agent_rows(service.pool, start, end, tz, datetime.now(UTC))
-    return _answer("medewerkers", start, end, fmt, tz, shape_agents(rows))
+async def _agents(service: KccService, start: date, end: date, tz: str) -> Rows:
+    return shape_agents(await queries.agent_rows(service.pool, start, end, tz,
+                                                 datetime.now(UTC)))
 
 
-async def callbacks_report(request: web.Request) -> web.Response:
-    require_role(request, "supervisor", "admin")
-    try:
-        start, end, fmt = parse_range(request.query)
-    except _Bad as exc:
-        return _error(400, exc.code, str(exc))
-    service = _service(request)
-    tz = service.config.kcc.timezone
-    rows = await queries.callback_rows(service.pool, start, end, tz, datetime.now(UTC))
-    return _answer("terugbellen", start, end, fmt, tz, shape_callbacks(rows))
+async def _callbacks(service: KccService, start: date, end: date, tz: str) -> Rows:
+    return shape_callbacks(await queries.callback_rows(service.pool, start, end, tz,
+                                                       datetime.now(UTC)))
+
+
+queues_report = _report("wachtrijen", _queues)
+agents_report = _report("medewerkers", _agents)
+callbacks_report = _report("terugbellen", _callbacks)
 
 
 ROUTES: list[tuple[str, str, Any]] = [

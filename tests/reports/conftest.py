@@ -6,39 +6,19 @@ end; each test gets its own pool with the report tables emptied.
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 
-from telephony.store import db
+from tests.throwaway_db import session_database
 
-ADMIN_DSN = os.environ.get("KCC_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "kcc_test_reports"
-DSN = ADMIN_DSN.rsplit("/", 1)[0] + f"/{DB_NAME}"
-
-
-async def _drop() -> None:
-    conn = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _create() -> None:
-    await _drop()
-    pool = await db.connect(DSN, 1, 2)
-    await pool.close()
 
 
 @pytest.fixture(scope="session")
 def reports_db() -> Iterator[str]:
-    asyncio.run(_create())
-    yield DSN
-    asyncio.run(_drop())
+    yield from session_database(DB_NAME)
 
 
 @pytest.fixture

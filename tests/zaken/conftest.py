@@ -6,44 +6,22 @@ at the end; each test gets its own pool on the per-test event loop.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 
-from telephony.store import db
 from telephony.zaken.generator import load
+from tests.throwaway_db import session_database
 
-ADMIN_DSN = os.environ.get("KCC_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "kcc_test_zaken"
-DSN = ADMIN_DSN.rsplit("/", 1)[0] + f"/{DB_NAME}"
-
-
-async def _drop() -> None:
-    conn = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _create() -> dict[str, int]:
-    await _drop()
-    pool = await db.connect(DSN, 1, 2)
-    try:
-        return await load(pool, "demo", seed=14)
-    finally:
-        await pool.close()
 
 
 @pytest.fixture(scope="session")
 def zaken_db() -> Iterator[str]:
     os.environ.setdefault("KCC_DEMO", "1")
-    asyncio.run(_create())
-    yield DSN
-    asyncio.run(_drop())
+    yield from session_database(DB_NAME, lambda pool: load(pool, "demo", seed=14))
 
 
 @pytest.fixture
