@@ -123,18 +123,8 @@ class Dispatcher:
         # have the one that ticks first win every agent, the other losing every race.
         random.shuffle(free)
         for login, queues in free:
-            if login in busy:
-                continue
-            for queue in queues:
-                first = self.earliest_caller(queue)
-                before = datetime.fromtimestamp(first, UTC) if first is not None else None
-                claim = await self.store.claim(queue=queue, before=before, agent=login,
-                                               instance=self.instance,
-                                               lease_seconds=self.cfg.lease_seconds)
-                if claim is not None:
-                    self._start_dial(claim)
-                    claimed += 1
-                    break
+            if login not in busy and await self._claim_in(login, queues):
+                claimed += 1
         return claimed
 
     async def claim_for(self, login: str, queues: list[str]) -> bool:
@@ -145,6 +135,11 @@ class Dispatcher:
         if not self.ready() or not self.is_open(datetime.now(UTC)) \
                 or any(c.agent == login for c in self.active.values()):
             return False
+        return await self._claim_in(login, queues)
+
+    async def _claim_in(self, login: str, queues: list[str]) -> bool:
+        """Claim for ``login`` the first due callback, queue by queue, that is older than
+        every live caller of its queue, and start dialling it."""
         for queue in queues:
             first = self.earliest_caller(queue)
             before = datetime.fromtimestamp(first, UTC) if first is not None else None
