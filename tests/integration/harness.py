@@ -100,6 +100,18 @@ class Harness:
             except Exception:
                 pass
 
+    async def answered_call(self, name: str, login: str = "anna", wait: int = 8):
+        """A scripted caller ``name`` answered by scripted agent ``login``; returns the
+        call once the agent's leg is bridged with the caller (ready to transfer)."""
+        from telephony.acd.transfer import agent_leg
+
+        await self.agent(login)
+        await self.caller(wait=wait, name=name)
+        call = await wait_for(lambda: self.inbound_call(name), what="call")
+        await wait_for(lambda: call.answered_by == login, what=f"answered by {login}")
+        await wait_for(lambda: agent_leg(self.service.model, call, login), what="bridged")
+        return call
+
     def inbound_call(self, name: str = NAME):
         calls = [c for c in self.service.model.calls.values()
                  if c.direction == "inbound" and c.caller_name == name]

@@ -19,6 +19,7 @@ import pytest
 from harness import NAME, SIPP_UAC, TEST_DB, Harness, _test_config, wait_for
 
 from telephony import sandbox
+from telephony.acd.transfer import agent_leg
 
 pytestmark = pytest.mark.asterisk
 
@@ -252,19 +253,9 @@ async def test_sipp_call_into_14_number(harness: Harness):
     assert row["ended_at"] is not None
 
 
-def _agent_leg(call, login: str):
-    legs = [leg for leg in call.legs.values() if leg.ended_at is None
-            and leg.channel.startswith(f"Local/{login}@kcc-test-agent") and
-            leg.channel.endswith(";1")]
-    return legs[0].channel if legs else None
-
-
 async def test_blind_transfer_is_tracked_and_recorded(harness: Harness):
-    await harness.agent("anna")
-    await harness.caller(wait=8, name="Blind Doorverbonden")
-    call = await wait_for(lambda: harness.inbound_call("Blind Doorverbonden"), what="call")
-    await wait_for(lambda: call.answered_by == "anna", what="answered")
-    agent = await wait_for(lambda: _agent_leg(call, "anna"), what="agent leg")
+    call = await harness.answered_call("Blind Doorverbonden", wait=8)
+    agent = agent_leg(harness.service.model, call, "anna")
     await harness.service.link.action("BlindTransfer", Channel=agent,
                                       Context="kcc-test-agent", Exten="2001")
     await wait_for(lambda: call.transfers, what="transfer in the model")
@@ -278,11 +269,8 @@ async def test_blind_transfer_is_tracked_and_recorded(harness: Harness):
 
 
 async def test_attended_transfer_is_tracked(harness: Harness):
-    await harness.agent("anna")
-    await harness.caller(wait=10, name="Attended Doorverbonden")
-    call = await wait_for(lambda: harness.inbound_call("Attended Doorverbonden"), what="call")
-    await wait_for(lambda: call.answered_by == "anna", what="answered")
-    agent = await wait_for(lambda: _agent_leg(call, "anna"), what="agent leg")
+    call = await harness.answered_call("Attended Doorverbonden", wait=10)
+    agent = agent_leg(harness.service.model, call, "anna")
     model = harness.service.model
     await harness.service.link.action("Atxfer", Channel=agent, Context="kcc-test-agent",
                                       Exten="2002")

@@ -18,13 +18,8 @@ pytestmark = pytest.mark.asterisk
 
 
 async def _answered(harness: Harness, name: str, login: str):
-    await harness.agent(login)
-    await harness.agent("zoe", queue="burgerzaken")
-    await harness.caller(wait=60, name=name)
-    call = await wait_for(lambda: harness.inbound_call(name), what="call")
-    await wait_for(lambda: call.answered_by == login, what=f"answered by {login}")
-    await wait_for(lambda: agent_leg(harness.service.model, call, login), what="bridged")
-    return call
+    await harness.agent("zoe", queue="burgerzaken")  # the transfer target's agent
+    return await harness.answered_call(name, login, wait=60)
 
 
 async def _post(harness: Harness, login: str, linkedid: str, body: object):

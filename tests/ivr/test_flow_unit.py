@@ -165,34 +165,33 @@ async def test_english_texts_fall_back_to_dutch() -> None:
     assert await speaker.text("invalid", "en") == "en:That is not a valid choice."
 
 
-async def test_closed_flow_books_a_real_callback_when_the_callbacks_module_is_wired() -> None:
+async def _closed_with_key_1(booker: object, uniqueid: str) -> tuple[FakeChannel, IvrSession]:
+    """A caller on Sunday night (closed) who presses 1 for a call-back."""
     cfg = config()
     sunday_night = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
+    chan = FakeChannel(["1"])
+    session = IvrSession(uniqueid=uniqueid, dialled="+31140182")
+    flow_deps = IvrDeps(config=cfg, speaker=Speaker(Renderer(), cfg.ivr.texts),  # type: ignore[arg-type]
+                        clock=lambda: sunday_night, callback_booker=booker)  # type: ignore[arg-type]
+    await IvrFlow(flow_deps, chan, session).run()
+    return chan, session
+
+
+async def test_closed_flow_books_a_real_callback_when_the_callbacks_module_is_wired() -> None:
     booked: list[tuple[str, str]] = []
 
     async def booker(chan: object, session: IvrSession, lang: str) -> bool:
         booked.append((session.uniqueid, lang))
         return True
 
-    chan = FakeChannel(["1"])
-    session = IvrSession(uniqueid="9.9", dialled="+31140182")
-    flow_deps = IvrDeps(config=cfg, speaker=Speaker(Renderer(), cfg.ivr.texts),  # type: ignore[arg-type]
-                        clock=lambda: sunday_night, callback_booker=booker)
-    await IvrFlow(flow_deps, chan, session).run()
+    chan, _ = await _closed_with_key_1(booker, "9.9")
     assert booked == [("9.9", "nl")]
     assert chan.vars.get("KCC_ACTION") == "hangup"
 
 
 async def test_closed_flow_only_records_the_wish_when_nothing_was_booked() -> None:
-    cfg = config()
-    sunday_night = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
-
     async def no_booking(chan: object, session: IvrSession, lang: str) -> bool:
         return False
 
-    chan = FakeChannel(["1"])
-    session = IvrSession(uniqueid="9.8", dialled="+31140182")
-    flow_deps = IvrDeps(config=cfg, speaker=Speaker(Renderer(), cfg.ivr.texts),  # type: ignore[arg-type]
-                        clock=lambda: sunday_night, callback_booker=no_booking)
-    await IvrFlow(flow_deps, chan, session).run()
+    chan, session = await _closed_with_key_1(no_booking, "9.8")
     assert chan.vars.get("__KCC_CALLBACK") == "requested" and session.callback
