@@ -6,6 +6,7 @@ end; each test gets its own pool with the report tables emptied.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -13,7 +14,8 @@ import pytest
 
 from tests.throwaway_db import session_database
 
-DB_NAME = "kcc_test_reports"
+# Beside another sandbox (KCC_TEST_DATABASE set) the suite gets a database of its own.
+DB_NAME = f"{os.environ.get('KCC_TEST_DATABASE') or 'kcc_test'}_reports"
 
 
 @pytest.fixture(scope="session")

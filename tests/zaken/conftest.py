@@ -15,7 +15,8 @@ import pytest
 from telephony.zaken.generator import load
 from tests.throwaway_db import session_database
 
-DB_NAME = "kcc_test_zaken"
+# Beside another sandbox (KCC_TEST_DATABASE set) the suite gets a database of its own.
+DB_NAME = f"{os.environ.get('KCC_TEST_DATABASE') or 'kcc_test'}_zaken"
 
 
 @pytest.fixture(scope="session")
