@@ -51,6 +51,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -189,8 +190,26 @@ DIMENSIONS: dict[str, str] = {
     "subject": "subject",
     "channel": "channel",
     "outcome": "outcome",
-    "recent": "(t >= :recent_lo)",
+    "recent": "(t >= :recent_lo)",   # the wallboard's rolling window
+    "today": "(t >= :today_lo)",
 }
+
+# Call-backs not yet made, per queue: waiting, due (may be dialled now), overdue (past
+# the promised term: a terugbelafspraak's window_end, else the promise calendar).
+OPEN_CALLBACKS_SQL = """
+WITH promise AS (
+    SELECT * FROM unnest(:promise_days::date[], :promise_deadlines::timestamptz[])
+           AS p(day, deadline))
+SELECT b.queue, count(*) AS waiting,
+       count(*) FILTER (WHERE b.due_at <= :now) AS due,
+       count(*) FILTER (WHERE COALESCE(b.window_end, p.deadline) < :now) AS overdue
+  FROM callbacks b LEFT JOIN promise p ON p.day = (b.created_at AT TIME ZONE :tz)::date
+ WHERE b.status IN ('waiting', 'dialling')
+ GROUP BY b.queue
+"""
+# Terugbelnotities past their deadline and not done.
+NOTES_OVERDUE_SQL = """SELECT count(*) FROM taken WHERE soort = 'terugbelnotitie'
+                        AND status <> 'afgerond' AND deadline < :now"""
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)")
 
@@ -235,26 +254,40 @@ def promise_calendar(config: Config, start: date, end: date) -> tuple[list[date]
     return days, deadlines
 
 
-async def fetch_facts(pool: asyncpg.Pool, config: Config, lo: datetime, hi: datetime,
-                      dims: Sequence[str], *, now: datetime | None = None,
-                      recent_lo: datetime | None = None) -> list[dict[str, Any]]:
-    """Counters of every contact in [lo, hi), grouped by ``dims``."""
-    from zoneinfo import ZoneInfo
-
-    now = now or datetime.now(UTC)
+def _calendar_values(config: Config, lo: datetime, hi: datetime) -> dict[str, Any]:
     zone = ZoneInfo(config.kcc.timezone)
     cal_start = (lo.astimezone(zone) - timedelta(days=62)).date()
     days, deadlines = promise_calendar(config, cal_start, hi.astimezone(zone).date())
-    values = {
+    return {"promise_days": days, "promise_deadlines": deadlines}
+
+
+async def open_callbacks(pool: asyncpg.Pool, config: Config, now: datetime
+                         ) -> tuple[dict[str, dict[str, int]], int]:
+    """Waiting/due/overdue call-backs per queue, and overdue terugbelnotities."""
+    values = {**_calendar_values(config, now - timedelta(days=60), now), "now": now,
+              "tz": config.kcc.timezone}
+    sql, args = _bind(OPEN_CALLBACKS_SQL, values)
+    per_queue = {r["queue"]: {"waiting": r["waiting"], "due": r["due"],
+                              "overdue": r["overdue"]} for r in await pool.fetch(sql, *args)}
+    sql, args = _bind(NOTES_OVERDUE_SQL, {"now": now})
+    return per_queue, int(await pool.fetchval(sql, *args))
+
+
+async def fetch_facts(pool: asyncpg.Pool, config: Config, lo: datetime, hi: datetime,
+                      dims: Sequence[str], *, now: datetime | None = None,
+                      recent_lo: datetime | None = None,
+                      today_lo: datetime | None = None) -> list[dict[str, Any]]:
+    """Counters of every contact in [lo, hi), grouped by ``dims``."""
+    now = now or datetime.now(UTC)
+    values = {**_calendar_values(config, lo, hi),
         "queue_ids": [q.id for q in config.queues],
         "queue_sl": [q.service_level_seconds for q in config.queues],
         "default_sl": config.general_queue.service_level_seconds,
-        "promise_days": days, "promise_deadlines": deadlines,
         "lo": lo, "hi": hi, "now": now, "tz": config.kcc.timezone,
         "short": float(config.acd.short_abandon_seconds),
         "repeat_days": config.supervisor.fcr_repeat_days,
         "fcr_outcomes": list(config.supervisor.fcr_outcomes),
-        "recent_lo": recent_lo or lo,
+        "recent_lo": recent_lo or lo, "today_lo": today_lo or lo,
     }
     sql, args = _bind(facts_sql(dims), values)
     return [dict(r) for r in await pool.fetch(sql, *args)]
