@@ -369,6 +369,9 @@ class CallModel:
             return []
         call = self.calls[linkedid]
         leg = call.legs[uniqueid]
+        # A variable set just before the end (KCC_CALLBACK: the caller took a call-back
+        # in the queue) reaches us only as a ChanVariable of the Hangup itself.
+        self._take_vars(call, event)
         leg.ended_at = at
         leg.cause = str(event.get("Cause") or "")
         leg.cause_text = clean_text(event.get("Cause-txt"))
