@@ -217,6 +217,15 @@ async def start_demo_agents(service: KccService) -> None:
                 await service.acd.login(agent.login)
 
 
+async def stop_demo_agents(service: KccService) -> None:
+    """Log the scripted demo agents out again: Local agents left in Asterisk's queues
+    would keep answering calls after the demo (and its service) stopped."""
+    for agent in service.config.agents:
+        if agent.queues:
+            with contextlib.suppress(Exception):
+                await service.acd.logout(agent.login)
+
+
 async def load_demo_municipality(service: KccService) -> None:
     """Synthetic klanten and zaken (same phone numbers as the demo callers) if empty."""
     from telephony.zaken.generator import load
@@ -299,6 +308,7 @@ async def run_demo(config_path: str, *, calls: int = 0, interval: float = 8.0,
     finally:
         with contextlib.suppress(Exception):
             await citizens.stop()
+        await stop_demo_agents(service)
         await service.stop()
     print("kcc demo stopped", flush=True)
     return 0

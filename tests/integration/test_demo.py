@@ -85,6 +85,15 @@ async def test_demo_citizens_walk_the_ivr_and_ctrl_c_stops_cleanly(sandbox, tmp_
     assert len({r["subject"] for r in rows if r["outcome"] == "queue"}) >= 2
     assert not any(r["outcome"] == "agent_after_tries" for r in rows), \
         "every scripted citizen answers the menus"
+    # The scripted agents were logged out again (no Local agent left in the queues).
+    status = await ami_queue_members(sandbox)
+    assert "kcc-test-agent" not in status, status
+
+
+async def ami_queue_members(_sandbox: str) -> str:
+    from telephony import sandbox as sandbox_mod
+
+    return await asyncio.to_thread(sandbox_mod.cli, "queue show")
 
 
 async def _check(rows_coro, predicate):
