@@ -1,4 +1,5 @@
-"""The browser pages: the agent panel (``/``, ``/panel``) and the wallboard (``/wallboard``).
+"""The browser pages: the agent panel (``/``, ``/panel``), the wallboard (``/wallboard``) and
+the supervisors' reports (``/reports``, charts with Chart.js from ``node_modules``).
 
 Static files only (HTML, JS, CSS in ``agent_ui/static``, the JsSIP browser bundle from
 ``agent_ui/node_modules``, installed by ``scripts/bootstrap``); every piece of data reaches
@@ -25,6 +26,7 @@ from aiohttp import web
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 JSSIP_BUNDLE = HERE / "node_modules" / "jssip" / "dist" / "jssip.min.js"
+CHART_BUNDLE = HERE / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 STATIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}\.(js|css|html|svg)$")
 TYPES = {"js": "text/javascript", "css": "text/css", "html": "text/html", "svg": "image/svg+xml"}
 SOFTPHONE_ROLES = ("agent", "supervisor")
@@ -61,6 +63,17 @@ async def panel(_request: web.Request) -> web.Response:
 
 async def wallboard(_request: web.Request) -> web.Response:
     return _file(STATIC / "wallboard.html")
+
+
+async def reports(_request: web.Request) -> web.Response:
+    return _file(STATIC / "reports.html")
+
+
+async def chart_bundle(_request: web.Request) -> web.Response:
+    """Chart.js, pinned in package-lock.json (the reports page draws without a CDN)."""
+    if not CHART_BUNDLE.is_file():
+        raise web.HTTPNotFound()
+    return _file(CHART_BUNDLE)
 
 
 async def static(request: web.Request) -> web.Response:
@@ -129,7 +142,9 @@ PAGE_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/panel", panel),
     ("GET", "/panel/config", panel_config),
     ("GET", "/wallboard", wallboard),
+    ("GET", "/reports", reports),
     ("GET", "/static/vendor/jssip.min.js", jssip),
+    ("GET", "/static/vendor/chart.umd.min.js", chart_bundle),
     ("GET", "/static/{name}", static),
 ]
 

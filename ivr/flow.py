@@ -186,7 +186,7 @@ class IvrFlow:
         if flow is not None:
             welcome = pick(flow.welcome, self.lang).replace("{municipality}", spoken)
             await self.welcome(await self.say(welcome))
-        calamity = await self.deps.calamity.current()
+        calamity = await self.deps.calamity.current(municipality)
         if calamity is not None:
             self.session.step("calamity", "", "system", "played")
             await self.chan.play([await self.say(calamity.text(self.lang))], escape="")

@@ -21,7 +21,7 @@ from telephony.acd.agents_repo import AgentRepository, check_password
 # The authenticated agent ({"login", "role"}) on the request, set by the auth middleware.
 AGENT_KEY: web.RequestKey[dict[str, str]] = web.RequestKey("agent", dict)
 PUBLIC_PATHS = {"/healthz", "/metrics", "/api/openapi.json", "/api/auth/login", "/ws", "/",
-                "/wallboard"}
+                "/wallboard", "/reports"}
 PUBLIC_PREFIXES = ("/static/", "/panel")
 
 

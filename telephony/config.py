@@ -29,6 +29,7 @@ from ivr.config import IvrConfig, reference_problems
 from ivr.hours import WEEKDAYS as WEEKDAYS  # re-exported: it used to be defined here
 from ivr.hours import Hours
 from telephony.callbacks.config import CallbacksConfig
+from telephony.reports.config import SupervisorConfig
 from telephony.toml_lines import find_line, line_index
 from telephony.zaken.config import ZakenConfig
 
@@ -200,6 +201,7 @@ class Config(_Strict):
     ivr: IvrConfig = IvrConfig()
     zaken: ZakenConfig = ZakenConfig()
     callbacks: CallbacksConfig = CallbacksConfig()
+    supervisor: SupervisorConfig = SupervisorConfig()
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Config:

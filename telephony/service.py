@@ -44,6 +44,7 @@ from telephony.live.redis_state import RedisState
 from telephony.logs import setup_logging
 from telephony.metrics import Metrics
 from telephony.model.calls import CallModel
+from telephony.reports.board import LiveBoard
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
 from telephony.zaken.ivr_status import PostgresZaakStatus
@@ -67,6 +68,13 @@ class _StatsEwt:
         return self.stats.ewt_seconds(queue, time.time())
 
 
+def _caller_normaliser(raw: str) -> str:
+    """Call records keep the caller as E.164 or 'anonymous' (reports count repeat callers)."""
+    from telephony.zaken.phone import normalise
+
+    return normalise(raw) or "anonymous"
+
+
 def _dialled_normaliser(digits: str) -> str:
     try:
         return normalise_number(digits)
@@ -82,7 +90,8 @@ class KccService:
         self.link = AmiLink(a.ami_host, a.ami_port, a.ami_user, config.ami_secret(),
                             action_timeout=a.ami_action_timeout,
                             ping_interval=a.ami_ping_interval)
-        self.model = CallModel(dialled_normaliser=_dialled_normaliser)
+        self.model = CallModel(dialled_normaliser=_dialled_normaliser,
+                               caller_normaliser=_caller_normaliser)
         self.bus = EventBus()
         self.pool: Any = None
         self.calls: CallRepository | None = None
@@ -96,6 +105,7 @@ class KccService:
         self.callbacks = CallbackService(self)
         self.agi.add_route("callback-result", self.callbacks.result_route.handle)
         self.hub = Hub()
+        self.board = LiveBoard(self)
         self.zaak_source: Any = None
         self.popper: ScreenPopper | None = None
         self.agents_repo: AgentRepository = None  # type: ignore[assignment]
@@ -127,6 +137,7 @@ class KccService:
         self.bus.subscribe("redis", self._to_redis)
         self.bus.subscribe("acd", self._to_acd)
         self.bus.subscribe("websocket", self._to_websocket)
+        self.bus.subscribe("board", self.board.on_event)
         self.bus.start()
         await self.ivr.start(self.pool, self.redis.r)
         await self.agi.start()
@@ -134,6 +145,8 @@ class KccService:
         self._consumer = asyncio.create_task(self._consume(), name="model-consumer")
         self.callbacks.start()
         self._stats_task = asyncio.create_task(self._push_stats(), name="queue-stats")
+        self.board.on_board(self.hub.send_to_supervisors)
+        self.board.start()
         self._retention_task = asyncio.create_task(self._retention(), name="retention")
         if web_enabled:
             from telephony.web import build_app
@@ -154,6 +167,7 @@ class KccService:
             if task is not None:
                 task.cancel()
         await self.callbacks.stop()
+        await self.board.stop()
         if self.acd is not None:
             await self.acd.stop()
         await self.agi.stop()
@@ -232,6 +246,7 @@ class KccService:
             call = self.model.calls.get(event.linkedid)
             if call is not None:
                 await self.calls.upsert(call.to_record())
+        self.board.touch()  # the record is written: the live board may recompute
 
     async def _to_acd(self, event: DomainEvent) -> None:
         if isinstance(event, ResyncCompleted):

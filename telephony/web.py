@@ -101,12 +101,15 @@ def all_routes() -> list[tuple[str, str, Any]]:
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
     from telephony.reports import api as reports_api
+    from telephony.supervisor import api as supervisor_api
+    from telephony.supervisor.audit import audit_steering
     from telephony.zaken import api as zaken_api
 
     ivr_routes = [(m, p, h if m == "GET" else _supervisors_only(h))
                   for m, p, h in ivr_api.ROUTES]
-    return [*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes, *callbacks_api.ROUTES,
-            *reports_api.ROUTES, ("GET", "/ws", ws_handler)]
+    return audit_steering([*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes,
+                           *callbacks_api.ROUTES, *reports_api.ROUTES,
+                           *supervisor_api.ROUTES, ("GET", "/ws", ws_handler)])
 
 
 def _supervisors_only(handler: Any) -> Any:
@@ -124,14 +127,17 @@ def openapi_document() -> dict[str, Any]:
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
     from telephony.reports import api as reports_api
+    from telephony.supervisor import api as supervisor_api
     from telephony.zaken import api as zaken_api
 
     doc = {**OPENAPI, "paths": {**OPENAPI["paths"], **acd_api.OPENAPI_PATHS,
                                 **zaken_api.OPENAPI_PATHS, **ivr_api.OPENAPI_PATHS,
-                                **callbacks_api.OPENAPI_PATHS, **reports_api.OPENAPI_PATHS}}
+                                **callbacks_api.OPENAPI_PATHS, **reports_api.OPENAPI_PATHS,
+                                **supervisor_api.OPENAPI_PATHS}}
     doc["paths"]["/ws"] = {"get": {
         "summary": "WebSocket: first message {type: auth, token}; pushes agent.state, "
-                   "call.offered (only to the offered agent), queue.stats (supervisors)",
+                   "call.offered (only to the offered agent), queue.stats and board "
+                   "(supervisors)",
         "security": [], "responses": {"101": {"description": "switching protocols"}}}}
     return doc
 
@@ -175,11 +181,12 @@ def _install_zaken(app: web.Application, service: KccService) -> None:
 
 
 def _install_ivr(app: web.Application, service: KccService) -> None:
-    from ivr.api import CALAMITY_KEY
+    from ivr.api import CALAMITY_KEY, MUNICIPALITIES_KEY
     from ivr.calamity import RedisCalamity
 
     assert service.redis is not None
     app[CALAMITY_KEY] = RedisCalamity(service.redis.r, service.config.redis.prefix)
+    app[MUNICIPALITIES_KEY] = [m.id for m in service.config.municipalities]
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -180,9 +180,12 @@ class CallModel:
     """Calls and agents as Asterisk says they are; see module docstring."""
 
     def __init__(self, inbound_context: str = "kcc-inbound",
-                 dialled_normaliser: Any = None) -> None:
+                 dialled_normaliser: Any = None, caller_normaliser: Any = None) -> None:
         self.inbound_context = inbound_context
         self._normalise = dialled_normaliser or (lambda digits: digits)
+        # The caller's number as the call record keeps it (the service: E.164 or
+        # "anonymous"); the raw caller ID stays on the leg.
+        self._caller = caller_normaliser or (lambda raw: raw)
         self.calls: dict[str, Call] = {}
         self.leg_index: dict[str, str] = {}  # uniqueid -> linkedid
         self.agents = AgentBook()
@@ -239,7 +242,8 @@ class CallModel:
         if name:
             leg.caller_name = name
         if self._is_caller_leg(call, leg):
-            call.caller_number = leg.caller_number or call.caller_number
+            if leg.caller_number or not call.caller_number:
+                call.caller_number = self._caller(leg.caller_number)
             call.caller_name = leg.caller_name or call.caller_name
 
     def _new_leg(self, event: Event, at: float) -> tuple[Call, Leg, list[DomainEvent]]:
@@ -365,6 +369,9 @@ class CallModel:
             return []
         call = self.calls[linkedid]
         leg = call.legs[uniqueid]
+        # A variable set just before the end (KCC_CALLBACK: the caller took a call-back
+        # in the queue) reaches us only as a ChanVariable of the Hangup itself.
+        self._take_vars(call, event)
         leg.ended_at = at
         leg.cause = str(event.get("Cause") or "")
         leg.cause_text = clean_text(event.get("Cause-txt"))

@@ -1,20 +1,15 @@
-"""HTTP API of the supervisor reports: queues, agents and callbacks per day.
+"""HTTP API of the supervisor reports.
 
-``GET /api/reports/{queues,agents,callbacks}?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]``,
-supervisors and admins only. Days are local days of ``[kcc] timezone``; ``from`` and ``to``
-are inclusive, at most 93 days. Errors are JSON ``{"error": {"code", "message"}}``: 400
-bad dates/format, 401 not logged in, 403 not a supervisor.
+``GET /api/reports/contacts?from=YYYY-MM-DD&to=YYYY-MM-DD&by=day|week|month|hour|total
+&group=queue|subject|channel|outcome|total[&format=csv]`` — every figure of
+``telephony/reports/definitions.py`` (the wallboard's and the metrics' definitions) per
+period (or per hour of the day) and per queue, subject, channel or registered outcome.
+``/api/reports/queues`` is the same per day and queue; ``/api/reports/agents`` and
+``/api/reports/callbacks`` per day. Supervisors and admins only. Days are local days of
+``[kcc] timezone``; ``from`` and ``to`` are inclusive, at most 93 days per day or hour
+report and 366 for weeks, months and totals. Errors are JSON ``{"error": {"code",
+"message"}}``: 400 bad dates/format/grouping, 401 not logged in, 403 not a supervisor.
 
-Definitions (the same as the live wallboard, ``telephony/acd/stats.py``; see
-``telephony/reports/queries.py`` for the SQL):
-
-* service level = answered within the queue's ``service_level_seconds`` ÷ (answered +
-  abandoned + callbacks reached), abandons shorter than ``[acd] short_abandon_seconds``
-  left out (reported as ``short_abandoned``); ASA = mean wait of answered calls; waits
-  from when the call first queued;
-* first-contact resolution (proxy) = answered calls with no (counted) transfer and no
-  terugbelnotitie made for the call, ÷ answered; a transfer the dialplan refused is not
-  counted (``calls.transfer_count``);
 * agents: a state lasts until the agent's next ``agent_state_log`` row (the last until
   now), clipped to the day; wrap-up is the ``nawerk`` pause; AHT = (talk + wrap-up) ÷
   calls answered that day;
@@ -27,19 +22,23 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from telephony.acd.service import WRAPUP_REASON
 from telephony.auth import require_role
-from telephony.reports import queries
+from telephony.reports import definitions, queries
 
 if TYPE_CHECKING:
     from telephony.service import KccService
 
 MAX_DAYS = 93
+MAX_DAYS_LONG = 366
+PERIODS = ("day", "week", "month", "hour", "total")
+GROUPS = ("queue", "subject", "channel", "outcome", "total")
 
 
 class _Bad(ValueError):
@@ -58,7 +57,7 @@ def _service(request: web.Request) -> KccService:
     return request.app[SERVICE_KEY]
 
 
-def parse_range(query: Any) -> tuple[date, date, str]:
+def parse_range(query: Any, max_days: int = MAX_DAYS) -> tuple[date, date, str]:
     """``from``/``to`` (inclusive local days) and ``format``; raises ``_Bad``."""
     out = []
     for key in ("from", "to"):
@@ -74,46 +73,46 @@ def parse_range(query: Any) -> tuple[date, date, str]:
     start, end = out
     if start > end:
         raise _Bad("bad_range", "from must not be after to")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise _Bad("bad_range", f"at most {MAX_DAYS} days per report")
+    if (end - start).days + 1 > max_days:
+        raise _Bad("bad_range", f"at most {max_days} days per report")
     fmt = query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise _Bad("bad_format", "format must be json or csv")
     return start, end, fmt
 
 
-def _ratio(num: float, den: float) -> float | None:
-    return round(num / den, 3) if den else None
+def _choice(query: Any, key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = query.get(key, default)
+    if value not in allowed:
+        raise _Bad(f"bad_{key}", f"{key} must be one of {', '.join(allowed)}")
+    return value
 
 
-def _r1(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 1)
+def local_bounds(tz: str, start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, end + 1 day 00:00) local, as aware datetimes."""
+    zone = ZoneInfo(tz)
+    return (datetime.combine(start, time(), zone),
+            datetime.combine(end + timedelta(days=1), time(), zone))
+
+
+def _label(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def shape_contacts(rows: list[dict[str, Any]], dims: list[str]) -> list[dict[str, Any]]:
+    """One row per group: its dimensions, counters and derived figures."""
+    return [{**{d: _label(r[d]) for d in dims}, **definitions.figures(r)} for r in rows]
 
 
 def shape_queues(rows: list[dict[str, Any]], targets: dict[str, float]) -> list[dict[str, Any]]:
+    """Per day and queue, with the queue's service-level target and whether it was met."""
     out = []
-    for r in rows:
-        answered, cb = r["answered"], r["callbacks_reached"]
-        sl = _ratio(r["answered_within"] + r["callbacks_within"],
-                    answered + r["abandoned"] + cb)
+    for r in shape_contacts(rows, ["day", "queue"]):
         target = targets.get(r["queue"])
-        out.append({
-            "day": r["day"].isoformat(), "queue": r["queue"],
-            "offered": r["offered"], "answered": answered, "abandoned": r["abandoned"],
-            "short_abandoned": r["short_abandoned"],
-            "left_for_callback": r["left_for_callback"],
-            "callbacks_reached": cb,
-            "service_level": sl, "service_level_target": target,
-            "service_level_met": None if sl is None or target is None else sl >= target,
-            "asa": _r1(r["answered_wait_sum"] / answered) if answered else None,
-            "avg_wait": _r1(r["avg_wait"]), "max_wait": _r1(r["max_wait"]),
-            "avg_talk": _r1(r["avg_talk"]),
-            "transfers": int(r["transfers"]),
-            "transferred_calls": r["transferred_calls"],
-            "transferred_share": _ratio(r["transferred_calls"], answered),
-            "first_contact_resolution": _ratio(r["resolved_first_contact"], answered),
-            "callback_requests": r["callback_requests"],
-        })
+        sl = r["service_level"]
+        out.append({**r, "service_level_target": target,
+                    "service_level_met": None if sl is None or target is None
+                    else sl >= target})
     return out
 
 
@@ -218,11 +217,36 @@ def _report(title: str, build: Build) -> Callable[[web.Request], Awaitable[web.R
     return handler
 
 
+async def contact_rows(service: KccService, start: date, end: date, by: str,
+                       group: str) -> Rows:
+    dims = [d for d in (by, group) if d != "total"]
+    lo, hi = local_bounds(service.config.kcc.timezone, start, end)
+    rows = await definitions.fetch_facts(service.pool, service.config, lo, hi, dims)
+    if not dims:  # one total row, also when there were no contacts at all
+        return [definitions.figures(definitions.add(rows))]
+    return shape_contacts(rows, dims)
+
+
+async def contacts_report(request: web.Request) -> web.Response:
+    require_role(request, "supervisor", "admin")
+    try:
+        by = _choice(request.query, "by", PERIODS, "day")
+        group = _choice(request.query, "group", GROUPS, "queue")
+        start, end, fmt = parse_range(request.query,
+                                      MAX_DAYS if by in ("day", "hour") else MAX_DAYS_LONG)
+    except _Bad as exc:
+        return _error(400, exc.code, str(exc))
+    service = _service(request)
+    rows = await contact_rows(service, start, end, by, group)
+    return _answer(f"contacten-{by}-{group}", start, end, fmt, service.config.kcc.timezone,
+                   rows)
+
+
 async def _queues(service: KccService, start: date, end: date, tz: str) -> Rows:
     cfg = service.config
-    rows = await queries.queue_rows(
-        service.pool, start, end, tz, cfg.acd.short_abandon_seconds,
-        {q.id: q.service_level_seconds for q in cfg.queues})
+    lo, hi = local_bounds(tz, start, end)
+    rows = await definitions.fetch_facts(service.pool, cfg, lo, hi, ["day", "queue"])
+    rows = [r for r in rows if r["queue"]]  # the IVR's self-service has no queue
     return shape_queues(rows, {q.id: q.service_level_target for q in cfg.queues})
 
 
@@ -242,6 +266,7 @@ callbacks_report = _report("terugbellen", _callbacks)
 
 
 ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/api/reports/contacts", contacts_report),
     ("GET", "/api/reports/queues", queues_report),
     ("GET", "/api/reports/agents", agents_report),
     ("GET", "/api/reports/callbacks", callbacks_report),
@@ -263,11 +288,27 @@ _R = {"200": {"description": "rows per day",
       "400": {"description": "bad_date, bad_range or bad_format"},
       "401": {"description": "not logged in"},
       "403": {"description": "supervisors and admins only"}}
+_BY = [
+    {"name": "by", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": list(PERIODS), "default": "day"},
+     "description": "period: day, week, month, hour of the day, or one total"},
+    {"name": "group", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": list(GROUPS), "default": "queue"},
+     "description": "per queue, IVR subject, channel (direct, callback, ivr) or outcome"},
+]
 OPENAPI_PATHS: dict[str, Any] = {
+    "/api/reports/contacts": {"get": {
+        "summary": "Contacts per period (day/week/month/hour of day) and queue, subject, "
+                   "channel or outcome: offered, answered, abandoned (short apart), SL, "
+                   "ASA, AHT, abandon rate, transfers and refused transfers, registration, "
+                   "FCR by outcome and by repeat calls, call-backs on time "
+                   "(definitions: telephony/reports/definitions.py)",
+        "parameters": [*_PARAMS, *_BY],
+        "responses": {**_R, "400": {"description": "bad_date, bad_range, bad_format, "
+                                                   "bad_by or bad_group"}}}},
     "/api/reports/queues": {"get": {
-        "summary": "Per queue per day: offered, answered, abandoned (short ones apart), "
-                   "service level vs target, ASA, waits, talk, transfers, FCR proxy, "
-                   "callback requests (wallboard definitions)",
+        "summary": "Per queue per day: the contacts report's figures with the queue's "
+                   "service-level target and whether it was met",
         "parameters": _PARAMS, "responses": _R}},
     "/api/reports/agents": {"get": {
         "summary": "Per agent per day: logged in, available, on call, wrap-up, pauses per "

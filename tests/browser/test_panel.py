@@ -170,14 +170,15 @@ async def test_wallboard_shows_the_waiting_call_and_agent_states(kcc: Harness, b
     await kcc.service.acd.pause("anna", "training")
     board = await open_panel(browser, kcc, "sanne", path="/wallboard")
     await board.wait_for_selector("#board:not([hidden])", timeout=10_000)
-    row = board.locator('#queues tr[data-queue="algemeen"]')
-    assert await row.locator(".waiting").text_content() == "0"
+    row = board.locator("#tile-algemeen")
+    assert await row.locator('[data-field="waiting"]').text_content() == "0"
     assert await board.locator("#agents tr[data-agent='anna'] .badge").text_content() == "Pauze"
     await queue_call(kcc, "Wachtende Beller", "0611111111", data="30")
-    await until(board, "document.querySelector('#queues tr[data-queue=\"algemeen\"] .waiting')"
+    await until(board, "document.querySelector('#tile-algemeen [data-field=\"waiting\"]')"
                        ".textContent === '1'")
     assert (await row.locator(".longest").text_content()).endswith(" s")
-    assert await board.locator("#queues tbody tr").count() == len(kcc.config.queues)
+    # a tile per queue and one for the whole KCC
+    assert await board.locator("#tiles .tile").count() == len(kcc.config.queues) + 1
     # An agent state change arrives live.
     await kcc.service.acd.resume("anna")
     await until(board, "document.querySelector(\"#agents tr[data-agent='anna']\")"

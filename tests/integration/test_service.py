@@ -45,7 +45,8 @@ async def test_answered_call_in_model_redis_and_postgres(harness: Harness):
     await harness.service.bus.drain()
     row = await harness.row(linkedid)
     assert row is not None
-    assert row["caller_name"] == NAME and row["caller_number"] == "0612345678"
+    # the record keeps the caller normalised (E.164); the trunk sent 0612345678
+    assert row["caller_name"] == NAME and row["caller_number"] == "+31612345678"
     assert row["queue"] == "algemeen" and row["answered_by"] == "anna"
     assert row["dialled"] == "+31140180" and not row["abandoned"]
     assert row["ended_at"] is not None and row["wait_seconds"] is not None

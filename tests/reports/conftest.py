@@ -26,7 +26,8 @@ def reports_db() -> Iterator[str]:
 @pytest.fixture
 async def pool(reports_db: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(reports_db, min_size=1, max_size=5)
-    await pool.execute("TRUNCATE calls, agent_state_log, callbacks, taken CASCADE")
+    await pool.execute("TRUNCATE calls, agent_state_log, callbacks, taken, contactmomenten, "
+                       "ivr_sessions, ivr_contacts CASCADE")
     try:
         yield pool
     finally:

@@ -103,7 +103,7 @@ async def test_csv_for_dutch_excel(http: Client) -> None:
     assert header[:3] == ["day", "agent", "logged_in"] and "paused_pauze" in header
     anna = dict(zip(header, lines[1].split(";"), strict=True))
     assert (anna["agent"], anna["logged_in"], anna["aht"], anna["paused_pauze"]) == (
-        "anna", "86400,0", "193,3", "1800,0")
+        "anna", "86400,0", "203,3", "1800,0")
     bob = dict(zip(header, lines[2].split(";"), strict=True))
     assert (bob["paused_pauze"], bob["paused_overleg"]) == ("", "1800,0")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import asyncpg
 import pytest
@@ -21,10 +22,12 @@ async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
     return pool
 
 
+def _service(pool: asyncpg.Pool, cfg: Config) -> SimpleNamespace:
+    return SimpleNamespace(pool=pool, config=cfg)
+
+
 async def _queues(pool: asyncpg.Pool, cfg: Config) -> dict[tuple[str, str], dict]:
-    rows = await queries.queue_rows(pool, D1, D2, TZ, cfg.acd.short_abandon_seconds,
-                                    {q.id: q.service_level_seconds for q in cfg.queues})
-    shaped = api.shape_queues(rows, {q.id: q.service_level_target for q in cfg.queues})
+    shaped = await api._queues(_service(pool, cfg), D1, D2, TZ)  # type: ignore[arg-type]
     return {(r["day"], r["queue"]): r for r in shaped}
 
 
@@ -38,20 +41,36 @@ async def test_queue_report_figures(loaded: asyncpg.Pool, kcc_config: Config) ->
         "day": "2025-03-10", "queue": "algemeen",
         "offered": 8,               # c1..c8; c6 (queued 23:59:50, answered after 0:00) in D1
         "answered": 5,              # c1 c2 c3 c6 c7
+        "answered_within": 4,       # within 20 s: c1 c3 c6 c7
         "abandoned": 1,             # c5 (40 s)
         "short_abandoned": 1,       # c4 (3 s < 5 s): not in the service level
         "left_for_callback": 1,     # c8: not an abandon
-        "callbacks_reached": 1,     # the keep-my-place callback, reached after 30 min
-        "service_level": 0.571,     # within 20 s: c1 c3 c6 c7 = 4 / (5 + 1 + 1)
-        "service_level_target": 0.8, "service_level_met": False,
-        "asa": 15.0,                # (10 + 30 + 15 + 15 + 5) / 5
-        "avg_wait": 22.4,           # (10+30+15+3+40+15+5+61) / 8
+        "answered_wait": 75.0,      # 10 + 30 + 15 + 15 + 5
         "max_wait": 61.0,
-        "avg_talk": 140.0,          # (300 + 120 + 60 + 120 + 100) / 5
+        "callbacks_ended": 1, "callbacks_reached": 1,  # keep-my-place, reached after 30 min
+        "callbacks_within": 0,
+        "callbacks_kept": 1,        # before the end of the 2nd working day (Wed 17:00)
+        "self_service": 0,          # the IVR's answers have no queue
+        "handled": 6,               # 5 answered + 1 call-back reached
+        "talk": 760.0,              # 300 + 120 + 60 + 120 + 100 + the call-back's 60
+        "wrapup": 30.0,             # anna's nawerk after c7
         "transfers": 1,             # c3; c2's transfer was refused by the dialplan
-        "transferred_calls": 1, "transferred_share": 0.2,
-        "first_contact_resolution": 0.6,  # c1 c2 c6: no transfer, no terugbelnotitie (c7)
-        "callback_requests": 1,
+        "refused_transfers": 1,     # c2
+        "registered": 4,            # c1 c2 c3 c7 have an outcome
+        "resolved_by_outcome": 2,   # "Vraag beantwoord" (c1), "beantwoord" (c3)
+        "repeat_base": 4,           # answered, known number: c1 c2 c3 c7 (c6 anonymous)
+        "resolved_no_repeat": 2,    # c1 repeated by c2, c3 by c5 (same number + subject)
+        "service_level": 0.571,     # (4 + 0) / (5 + 1 + 1)
+        "service_level_target": 0.8, "service_level_met": False,
+        "asa": 15.0,                # 75 / 5
+        "aht": 131.7,               # (760 + 30) / 6
+        "avg_talk": 126.7,          # 760 / 6
+        "abandon_rate": 0.143,      # 1 / (5 + 1 + 1)
+        "transfers_per_call": 0.167,  # 1 / 6
+        "registration": 0.667,      # 4 / 6
+        "fcr_outcome": 0.5,         # 2 / 4
+        "fcr_repeat": 0.5,          # 2 / 4
+        "callbacks_on_time": 1.0,
     }
     afval = got[("2025-03-11", "afval")]
     assert (afval["service_level"], afval["asa"], afval["service_level_met"]) == (1.0, 22.0,
@@ -59,12 +78,37 @@ async def test_queue_report_figures(loaded: asyncpg.Pool, kcc_config: Config) ->
     belastingen = got[("2025-03-10", "belastingen")]  # only a reached callback (wait 1 h)
     assert (belastingen["offered"], belastingen["callbacks_reached"],
             belastingen["service_level"], belastingen["asa"]) == (0, 1, 0.0, None)
+    # two call-backs ended: one reached before window_end, one became a task
+    assert (belastingen["callbacks_ended"], belastingen["callbacks_kept"],
+            belastingen["callbacks_on_time"]) == (2, 1, 0.5)
+
+
+async def test_contacts_by_channel_and_hour(loaded: asyncpg.Pool, kcc_config: Config) -> None:
+    service = _service(loaded, kcc_config)
+    rows = await api.contact_rows(service, D1, D1, "total", "channel")  # type: ignore[arg-type]
+    got = {r["channel"]: r for r in rows}
+    assert set(got) == {"direct", "callback", "ivr"}
+    assert (got["direct"]["offered"], got["direct"]["answered"]) == (8, 5)
+    assert (got["callback"]["callbacks_ended"], got["callback"]["callbacks_reached"]) == (3, 2)
+    assert (got["ivr"]["self_service"], got["ivr"]["offered"]) == (1, 0)  # u1 only
+    hours = {r["hour"]: r for r in await api.contact_rows(
+        service, D1, D1, "hour", "total")}  # type: ignore[arg-type]
+    assert hours[0]["answered"] == 1 and hours[23]["answered"] == 1  # c1, c6
+    assert hours[10]["offered"] == 1 and hours[10]["self_service"] == 1  # c2; u1
+    assert sum(h["offered"] for h in hours.values()) == 8
+    outcomes = {r["outcome"]: r["handled"] for r in await api.contact_rows(
+        service, D1, D1, "total", "outcome")}  # type: ignore[arg-type]
+    assert outcomes == {"": 3, "Doorverbonden": 1, "Terugbelverzoek": 1, "Vraag beantwoord": 1,
+                        "beantwoord": 1}  # c6 and the call-backs were not registered
+    total = (await api.contact_rows(service, D1, D2, "total", "total"))[0]  # type: ignore
+    assert (total["offered"], total["answered"], total["fcr_repeat"]) == (9, 6, 0.6)
+
 
 
 async def test_queue_report_local_days(loaded: asyncpg.Pool, kcc_config: Config) -> None:
     """A one-day report of D1 holds c1 (23:30 UTC the day before) but not c9 (D2)."""
-    rows = await queries.queue_rows(loaded, D1, D1, TZ, 5, {"algemeen": 20})
-    assert [(r["day"].isoformat(), r["queue"], r["offered"]) for r in rows] == [
+    rows = await api._queues(_service(loaded, kcc_config), D1, D1, TZ)  # type: ignore[arg-type]
+    assert [(r["day"], r["queue"], r["offered"]) for r in rows] == [
         ("2025-03-10", "algemeen", 8), ("2025-03-10", "belastingen", 0)]
 
 
@@ -77,11 +121,12 @@ async def test_agent_report(loaded: asyncpg.Pool) -> None:
     assert anna1 == {
         "day": "2025-03-10", "agent": "anna",
         "logged_in": 86400.0,      # available since D0 23:00 carries into D1 from 0:00
-        "available": 8 * 3600 + 15 * 3600 + 19 * 60,   # 0:00-8:00 and 8:11-23:30
-        "ringing": 0.0, "on_call": 600.0, "wrap_up": 60.0, "unavailable": 0.0,
+        # 0:00-8:00 and 8:11-23:30 less c7's wrap-up (14:01:46-14:02:16)
+        "available": 8 * 3600 + 15 * 3600 + 19 * 60 - 30,
+        "ringing": 0.0, "on_call": 600.0, "wrap_up": 90.0, "unavailable": 0.0,
         "paused": {"pauze": 1800.0},                    # 23:30-24:00, the rest on D2
         "calls_answered": 3, "talk": 520.0,             # c1 c2 c7 (not c0: D0)
-        "aht": 193.3,                                   # (520 + 60) / 3
+        "aht": 203.3,                                   # (520 + 90) / 3
     }
     anna2 = got[("2025-03-11", "anna")]
     assert (anna2["logged_in"], anna2["paused"], anna2["calls_answered"], anna2["aht"]) == (
