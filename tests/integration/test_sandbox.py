@@ -23,7 +23,8 @@ from panoramisk import Manager
 from panoramisk.message import Message
 
 from telephony import sandbox as sandbox_mod
-from telephony.config import Config
+from telephony.config import Config, load_config
+from tests.conftest import TEST_CONFIG
 
 if TYPE_CHECKING:  # tests/integration is not a package: conftest is not importable
     from conftest import Ami
@@ -99,7 +100,8 @@ async def clean(ami: Ami) -> AsyncIterator[Ami]:
 
 
 async def test_sandbox_up_is_idempotent(kcc_config: Config, sandbox: str) -> None:
-    assert sandbox == "AMI 127.0.0.1:5038 user kcc"
+    a = kcc_config.asterisk
+    assert sandbox == f"AMI {a.ami_host}:{a.ami_port} user {a.ami_user}"
     pids = sandbox_mod.asterisk_pids()
     assert len(pids) == 1
     assert await asyncio.to_thread(sandbox_mod.up, kcc_config) == sandbox
@@ -346,13 +348,20 @@ async def test_attended_transfer_and_redirect(clean: Ami) -> None:
 def _sipp(number: str, name: str, duration_ms: int, digit: str = "",
           sip_port: int = 5070, media_port: int = 6000,
           scenario: Path = SIPP_SCENARIO) -> subprocess.Popen[bytes]:
+    """SIPp towards the sandbox of TEST_CONFIG; its own ports follow that sandbox's offset
+    (so two sandboxes side by side do not share SIPp ports either)."""
+    config = load_config(TEST_CONFIG)
+    offset = config.asterisk.sip_port - 5060
+    sip_port += offset
+    media_port += offset
     sipp = shutil.which("sipp")
     assert sipp, "sipp (Debian package sip-tester) is not installed"
     cmd = [sipp, "-sf", str(scenario), "-s", number, "-i", "127.0.0.1",
            "-p", str(sip_port), "-mi", "127.0.0.1", "-mp", str(media_port),
            "-set", "dname", name, "-d", str(duration_ms),
            *(["-set", "digit", digit] if scenario == SIPP_SCENARIO else []),
-           "-m", "1", "-timeout", "20s", "-nostdin", "127.0.0.1:5060"]
+           "-m", "1", "-timeout", "20s", "-nostdin",
+           f"127.0.0.1:{config.asterisk.sip_port}"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             cwd="/tmp")
 
