@@ -44,7 +44,12 @@ async def wait_for(predicate: Callable[[], object], timeout: float = 15.0,
     while time.monotonic() < deadline:
         value = predicate()
         if isinstance(value, Awaitable):
-            value = await value
+            # One probe that never answers (a page.evaluate whose promise never settles)
+            # must fail the wait at its deadline, not hang the suite.
+            try:
+                value = await asyncio.wait_for(value, max(deadline - time.monotonic(), 0.5))
+            except TimeoutError:
+                break
         if value:
             return value
         await asyncio.sleep(0.1)
