@@ -6,6 +6,13 @@ forever, and undecodable bytes in a caller name raise. This server reads the env
 with ``readuntil`` under a size limit and a timeout, decodes with replacement, and then
 hands panoramisk's own ``Request`` (its command/response parsing is fine) to the route.
 
+Whoever reaches the port can set a call's queue and read callers' data, so only the
+configured Asterisk addresses may connect (``[service] agi_allow``; by source address
+only, no authentication: AGI has none). The environment is split on ``\n`` alone and the
+first value of a key stands: ``str.splitlines`` also splits on U+2028, U+0085, \x1c...,
+so a caller name like "x\u2028agi_uniqueid: forged" used to add a key, and the last
+value won.
+
 Whatever a route does, the dialplan decides what happens when it returns: a route only
 sets channel variables (``KCC_QUEUE`` ...). If the service is down the ``AGI()`` fails
 and the dialplan queues the caller in the general queue by itself.
@@ -14,8 +21,9 @@ and the dialplan queues the caller in the general queue by itself.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from panoramisk.fast_agi import Request
 
@@ -23,6 +31,29 @@ log = logging.getLogger(__name__)
 
 Route = Callable[[Request], Awaitable[None]]
 MAX_ENV_BYTES = 16_384
+LOOPBACK = ("127.0.0.1", "::1")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(entries: Iterable[str]) -> list[Network]:
+    """``["127.0.0.1", "10.0.0.0/24"]`` -> networks; ValueError names a bad entry."""
+    out: list[Network] = []
+    for entry in entries:
+        try:
+            out.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or network") from None
+    return out
+
+
+def parse_env(raw: bytes) -> dict[str, str]:
+    """The AGI environment: ``agi_key: value`` lines split on ``\n`` only; first wins."""
+    headers: dict[str, str] = {}
+    for line in raw.decode("utf-8", errors="replace").split("\n"):
+        key, sep, value = line.rstrip("\r").partition(": ")
+        if sep and key.startswith("agi_") and key not in headers:
+            headers[key] = value
+    return headers
 
 
 class AgiHangup(Exception):
@@ -30,9 +61,14 @@ class AgiHangup(Exception):
 
 
 class AgiServer:
-    def __init__(self, host: str, port: int, *, env_timeout: float = 5.0) -> None:
+    def __init__(self, host: str, port: int, *, env_timeout: float = 5.0,
+                 allow: Iterable[str] = LOOPBACK,
+                 on_refused: Callable[[str], None] | None = None) -> None:
         self.host, self.port = host, port
         self.env_timeout = env_timeout
+        self.allow = networks(allow)
+        self.on_refused = on_refused
+        self.refused = 0
         self.routes: dict[str, Route] = {}
         self._server: asyncio.base_events.Server | None = None
         self.sessions = 0
@@ -55,7 +91,26 @@ class AgiServer:
             await self._server.wait_closed()
             self._server = None
 
+    def allowed(self, peer: object) -> bool:
+        """True when ``peer`` (a peername tuple) is one of the configured Asterisks."""
+        try:
+            address = ipaddress.ip_address(peer[0])  # type: ignore[index]
+        except (TypeError, ValueError, IndexError):
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address in net for net in self.allow)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if not self.allowed(peer):
+            self.refused += 1
+            source = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+            log.warning("FastAGI: connection from %s refused (not in agi_allow)", source)
+            if self.on_refused is not None:
+                self.on_refused(source)
+            writer.close()
+            return
         self.sessions += 1
         self.active += 1
         try:
@@ -87,12 +142,7 @@ class AgiServer:
             return None
         if len(raw) > MAX_ENV_BYTES:
             return None
-        headers: dict[str, str] = {}
-        for line in raw.decode("utf-8", errors="replace").splitlines():
-            key, sep, value = line.partition(": ")
-            if sep and key.startswith("agi_"):
-                headers[key] = value
-        return headers
+        return parse_env(raw)
 
 
 async def agi_command(request: Request, command: str) -> dict[str, object]:

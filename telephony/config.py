@@ -9,6 +9,7 @@ variables (``*_env`` keys) that hold them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -75,19 +76,81 @@ class KccSection(_Strict):
     callback_promise_working_days: int = Field(default=2, ge=1, le=20)
 
 
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$")
+
+
+def _ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+
+
+def _host(value: str) -> str:
+    """An IP address or a DNS name: what may go into a dialplan URL (no , ( ) / ;)."""
+    text = value.strip()
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(text):
+        raise ValueError(f"{value!r} is not an IP address or host name")
+    return text
+
+
+def is_loopback(entry: str) -> bool:
+    """True for 127.0.0.0/8 and ::1 addresses/networks (the demo's trunk)."""
+    try:
+        return ipaddress.ip_network(entry.strip(), strict=False).is_loopback
+    except ValueError:
+        return False
+
+
 class ServiceSection(_Strict):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     agi_host: str = "127.0.0.1"
     agi_port: int = Field(default=4573, ge=1, le=65535)
+    # Who may connect to FastAGI (addresses/networks of the Asterisk servers). Empty:
+    # loopback plus asterisk.ami_host when that is an address.
+    agi_allow: list[str] = []
     instance_id: str = "kcc-1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # HTTPS served by the service itself (PEM files). Without them the service binds
+    # only a loopback http_host, unless a TLS proxy in front is declared.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    behind_tls_proxy: bool = False
+
+    @field_validator("agi_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
+
+    @model_validator(mode="after")
+    def _transport(self) -> ServiceSection:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise _located(("service", "tls_cert"), "tls_cert and tls_key go together")
+        if self.tls_cert is None and not self.behind_tls_proxy and not is_loopback(
+                self.http_host) and self.http_host != "localhost":
+            raise _located(("service", "http_host"),
+                           f"plain HTTP on {self.http_host!r} would carry tokens and BSN "
+                           "searches unencrypted: set tls_cert/tls_key, bind 127.0.0.1, or "
+                           "set behind_tls_proxy = true when a TLS proxy is in front")
+        return self
 
 
 class AsteriskSection(_Strict):
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, ge=1, le=65535)
-    ami_user: str = "kcc"
+    # Goes into manager.conf as a [section] name: letters, digits, . _ - only.
+    ami_user: str = Field(default="kcc", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
     ami_secret_env: str = "KCC_AMI_SECRET"
     ami_action_timeout: float = Field(default=5.0, gt=0, le=120)
     ami_ping_interval: float = Field(default=10.0, gt=0, le=300)
@@ -98,6 +161,19 @@ class AsteriskSection(_Strict):
     trunk_match: list[str] = ["127.0.0.1"]
     # Where Asterisk reaches the service's FastAGI server (may differ from agi_host).
     agi_url_host: str = "127.0.0.1"
+    # The agents' softphone WebSocket (wss://pbx.example.nl:8089/ws). Empty: the host the
+    # browser used plus wss_port. Also the only WebSocket besides 'self' the CSP allows.
+    wss_url: str = Field(default="", pattern=r"^(wss://[A-Za-z0-9.:\[\]-]{1,260}/[A-Za-z0-9/_-]{0,64})?$")
+
+    @field_validator("sip_bind")
+    @classmethod
+    def _sip_bind(cls, value: str) -> str:
+        return _ip(value)
+
+    @field_validator("agi_url_host")
+    @classmethod
+    def _agi_url_host(cls, value: str) -> str:
+        return _host(value)
 
 
 class DatabaseSection(_Strict):
@@ -232,7 +308,24 @@ class Config(_Strict):
                     raise _located(("agents", i, "queues"), f"unknown queue {ref!r}")
         for loc, message in reference_problems(self.ivr, queue_ids, set(muni_ids))[:1]:
             raise _located(loc, message)
+        if os.environ.get("KCC_DEMO") == "1":
+            for i, match in enumerate(self.asterisk.trunk_match):
+                if not is_loopback(match):
+                    raise _located(("asterisk", "trunk_match", i),
+                                   f"KCC_DEMO=1 (public demo secrets) with a trunk at "
+                                   f"{match!r}: the demo runs only with a loopback trunk")
         return self
+
+    def agi_allowed(self) -> list[str]:
+        """Addresses that may connect to FastAGI: ``agi_allow`` or loopback + ami_host."""
+        if self.service.agi_allow:
+            return list(self.service.agi_allow)
+        allowed = ["127.0.0.1", "::1"]
+        try:
+            allowed.append(str(ipaddress.ip_address(self.asterisk.ami_host)))
+        except ValueError:
+            pass  # a host name: list the address in agi_allow
+        return allowed
 
     @property
     def general_queue(self) -> Queue:

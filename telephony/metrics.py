@@ -27,3 +27,10 @@ class Metrics:
                                            "Domain-event subscriber errors", registry=r)
         self.agi_sessions = Counter("kcc_agi_sessions_total", "FastAGI sessions", ["route"],
                                     registry=r)
+        self.agi_refused = Counter("kcc_agi_refused_total",
+                                   "FastAGI connections refused (source not in agi_allow)",
+                                   registry=r)
+        self.callback_refused = Counter(
+            "kcc_callback_refused_total",
+            "Call-back destinations refused by the destination policy (toll-fraud guard)",
+            ["reason", "where"], registry=r)

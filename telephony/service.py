@@ -47,6 +47,7 @@ from telephony.model.calls import CallModel
 from telephony.reports.board import LiveBoard
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
+from telephony.transport import tls_context
 from telephony.zaken.ivr_status import PostgresZaakStatus
 from telephony.zaken.popper import ScreenPopper
 from telephony.zaken.sources import make_source
@@ -96,7 +97,9 @@ class KccService:
         self.pool: Any = None
         self.calls: CallRepository | None = None
         self.redis: RedisState | None = None
-        self.agi = AgiServer(config.service.agi_host, config.service.agi_port)
+        self.agi = AgiServer(config.service.agi_host, config.service.agi_port,
+                             allow=config.agi_allowed(),
+                             on_refused=lambda _peer: self.metrics.agi_refused.inc())
         self.stats = QueueStats(config)
         self.zaak_status = PostgresZaakStatus(None)  # pool arrives in start()
         self.ivr = IvrApp(config, zaken=self.zaak_status, ewt=_StatsEwt(self.stats))
@@ -153,11 +156,12 @@ class KccService:
 
             self._web_runner = web.AppRunner(build_app(self), access_log=None)
             await self._web_runner.setup()
+            tls = tls_context(self.config.service)
             site = web.TCPSite(self._web_runner, self.config.service.http_host,
-                               self.config.service.http_port)
+                               self.config.service.http_port, ssl_context=tls)
             await site.start()
-            log.info("HTTP on http://%s:%s", self.config.service.http_host,
-                     self.config.service.http_port)
+            log.info("HTTP on %s://%s:%s", "https" if tls else "http",
+                     self.config.service.http_host, self.config.service.http_port)
 
     async def stop(self) -> None:
         await self.hub.close_all()
