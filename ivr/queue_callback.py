@@ -7,8 +7,8 @@ in the one first-come line of callers and callbacks), subject and IVR data, and 
 caller hears that they keep their place, then the dialplan hangs up.
 
 Caller ID and keys are attacker-controlled: every number goes through
-``telephony.callbacks.numbers.normalise`` (E.164, no premium rate). When no callable number
-is given, or the callbacks module is not wired (``booker`` is None: only the wish is
+``telephony.callbacks.destinations`` (E.164, allowed countries and types, caps). When no
+callable number is given, or the callbacks module is not wired (``booker`` is None: only the wish is
 recorded, as before), the caller is not left without service: without a number the
 dialplan (``kcc-queue-back``) puts them back in the queue; if the service is unreachable
 likewise, so pressing 1 never loses the caller.
@@ -30,7 +30,7 @@ from ivr.config import Lang
 from ivr.session import IvrSession, clean
 from ivr.session_store import MemorySessionStore, SessionStore
 from ivr.speaker import Speaker
-from telephony.callbacks.numbers import BadNumber, normalise
+from telephony.callbacks.destinations import DestinationPolicy, DestinationRefused
 from telephony.callbacks.windows import next_day_windows
 from telephony.config import Config
 
@@ -52,6 +52,11 @@ SAY: dict[str, dict[Lang, str]] = {
     "bad_number": {
         "nl": "Dit nummer kunnen wij helaas niet terugbellen.",
         "en": "Sorry, we cannot call back this number."},
+    "refused": {
+        "nl": "Wij kunnen u op dit nummer nu niet terugbellen. {reason} U blijft in de "
+              "wachtrij.",
+        "en": "Sorry, we cannot book a call-back to this number now. You stay in the "
+              "queue."},
     "choose_when": {
         "nl": "Druk 1 om uw plaats in de wachtrij te houden: wij bellen u zodra u aan de "
               "beurt bent. Of kies een tijd op {day}: druk 2 voor de ochtend, 3 voor de "
@@ -89,6 +94,9 @@ class QueueCallbackRoute:
         self.speaker = speaker
         self.store: SessionStore = store or MemorySessionStore()
         self.booker: Booker | None = None  # set by telephony.callbacks.service
+        # The toll-fraud guard; the callbacks module replaces it with one that also
+        # knows the database (caps, one open call-back per number).
+        self.policy = DestinationPolicy(config.callbacks)
 
     async def _get(self, request: Request, name: str) -> str:
         result = await agi_command(request, f"GET VARIABLE {name}")
@@ -103,10 +111,9 @@ class QueueCallbackRoute:
 
     async def choose_number(self, chan: AgiChannel, caller_id: str, lang: Lang) -> str | None:
         """The E.164 number to call back, confirmed by the caller, or None."""
-        region = self.config.callbacks.region
-        try:
-            own = normalise(caller_id, region)
-        except BadNumber:
+        try:  # a spoofed foreign caller ID is refused here like a keyed one
+            own: str | None = self.policy.number(caller_id, "ivr")
+        except DestinationRefused:
             own = None
         if own is not None:
             prompt = await self._say("confirm_number", lang, number=spoken(own))
@@ -118,8 +125,8 @@ class QueueCallbackRoute:
         for _ in range(2):
             keyed = await chan.read_digits([await self._say("key_number", lang)], 8, 16)
             try:
-                return normalise(keyed, region)
-            except BadNumber as exc:
+                return self.policy.number(keyed, "ivr")
+            except DestinationRefused as exc:
                 log.info("keyed call-back number refused: %s", exc.code)
                 await chan.play([await self._say("bad_number", lang)], escape="")
         return None
@@ -188,9 +195,17 @@ class QueueCallbackRoute:
         queue = session.queue if session.queue in {q.id for q in self.config.queues} \
             else general
         window = await self.choose_when(chan, language)
-        cid = await self.booker(queue, number, session.linkedid, {
-            "subject": session.subject, "municipality": session.municipality,
-            "language": session.language, "ivr_uniqueid": session.uniqueid, **extra}, window)
+        try:
+            cid = await self.booker(queue, number, session.linkedid, {
+                "subject": session.subject, "municipality": session.municipality,
+                "language": session.language, "ivr_uniqueid": session.uniqueid, **extra},
+                window)
+        except DestinationRefused as exc:  # a cap, or a call-back already open
+            log.info("call-back booking refused: %s", exc.code)
+            session.contact("callback", f"refused:{exc.code}")
+            await chan.play([await self._say("refused", language, reason=exc.dutch)],
+                            escape="")
+            return False
         session.callback = True
         session.contact("callback", "booked" if window is None else "scheduled")
         await chan.set_var("__KCC_CALLBACK", f"booked:{cid}")

@@ -101,7 +101,7 @@ def _check(config: Config) -> None:
                              "network")
 
 
-def _context(config: Config) -> dict[str, Any]:
+def _context(config: Config, sandbox: bool = False) -> dict[str, Any]:
     master = sip_secret()
     numbers = [
         {
@@ -129,6 +129,11 @@ def _context(config: Config) -> dict[str, Any]:
                           for a in config.agents},
         "rtp_start": RTP_PORTS[0],
         "rtp_end": RTP_PORTS[1],
+        "callback_caller_id": (config.callbacks.callback_caller_id
+                               or config.numbers[0].e164),
+        "callback_caller_name": _callerid_name(config.kcc.name),
+        # kcc-test-* contexts, debug logging: only in the sandbox, never on a real PBX.
+        "sandbox": sandbox,
     }
 
 
@@ -136,11 +141,16 @@ def template_names() -> list[str]:
     return sorted(p.name for p in TEMPLATE_DIR.glob("*.conf.j2"))
 
 
-def render(config: Config) -> dict[str, str]:
-    """All Asterisk config files for ``config``: file name -> text."""
+def render(config: Config, *, sandbox: bool = False) -> dict[str, str]:
+    """All Asterisk config files for ``config``: file name -> text.
+
+    ``sandbox``: add the scripted test contexts (``kcc-test-*``) and verbose logging.
+    A production render has neither: no Local channel can reach a test helper, and
+    Asterisk's own log holds no caller names or numbers at its production level.
+    """
     _check(config)
     env = _environment()
-    ctx = _context(config)
+    ctx = _context(config, sandbox)
     return {
         name.removesuffix(".j2"): env.get_template(name).render(ctx)
         for name in template_names()

@@ -247,7 +247,7 @@ def install_config(config: Config) -> set[str]:
     """
     etc = sandbox_dir() / "etc/asterisk"
     etc.mkdir(parents=True, exist_ok=True)
-    files = render(config)
+    files = render(config, sandbox=True)
     changed: set[str] = set()
     for entry in etc.iterdir():
         if entry.name == "keys" or entry.name in files:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from telephony.acd.api import _body
 from telephony.auth import require_role
+from telephony.callbacks.destinations import DestinationRefused
 from telephony.callbacks.notes import NotesStore, promise_text, promised_deadline
 from telephony.callbacks.numbers import BadNumber, normalise
 
@@ -76,9 +77,11 @@ async def create_scheduled(request: web.Request) -> web.Response:
     """Terugbelafspraak: the citizen is called in [window_start, window_end)."""
     who = require_role(request)
     service = _service(request)
+    policy = service.callbacks.policy
     try:
         data = await _body(request)
-        number = _number(service, data)
+        raw = data.get("number")
+        number = policy.number(raw if isinstance(raw, str) else "", "api")
         queue = _text(data, "queue", 40) or next(q.id for q in service.config.queues
                                                   if q.general)
         if queue not in {q.id for q in service.config.queues}:
@@ -95,13 +98,23 @@ async def create_scheduled(request: web.Request) -> web.Response:
         if due is None or due >= end:
             raise _Bad("closed_window", "the KCC is not open in that window")
         subject = _text(data, "subject", 200)
+        linkedid = _text(data, "linkedid", 64)
+    except DestinationRefused as exc:
+        return _error(exc.status, exc.code, exc.dutch)
     except _Bad as exc:
         return _error(400, exc.code, str(exc))
     store = service.callbacks.store
     assert store is not None
-    cid = await store.create(kind="scheduled", queue=queue, number=number, queued_at=due,
-                             due_at=due, window_end=end, subject=subject,
-                             linkedid=_text(data, "linkedid", 64), created_by=who["login"])
+
+    async def create(conn: Any, e164: str) -> int:
+        return await store.create(kind="scheduled", queue=queue, number=e164, queued_at=due,
+                                  due_at=due, window_end=end, subject=subject,
+                                  linkedid=linkedid, created_by=who["login"], conn=conn)
+
+    try:
+        cid = await policy.book(number, "api", create)
+    except DestinationRefused as exc:
+        return _error(exc.status, exc.code, exc.dutch)
     return web.json_response(await store.get(cid), status=201)
 
 
@@ -189,13 +202,17 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/callbacks/notes/{note_id}/close", close_note),
 ]
 
-_R = {"400": {"description": "bad input (code says which, e.g. premium_rate)"},
+_R = {"400": {"description": "bad input (code says which, e.g. premium_rate, "
+                          "country_not_allowed; message: a Dutch sentence)"},
       "401": {"description": "not logged in"}}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/callbacks": {
         "post": {"summary": "Terugbelafspraak: {number, queue, window_start, window_end, "
                             "subject}; dialled within the window, within opening hours",
-                 "responses": {"201": {"description": "the callback"}, **_R}},
+                 "responses": {"201": {"description": "the callback"}, **_R,
+                               "409": {"description": "already_open: one open call-back "
+                                                      "per number"},
+                               "429": {"description": "number_cap / day_cap"}}},
         "get": {"summary": "Waiting and dialling callbacks (?queue=)",
                 "responses": {"200": {"description": "callbacks"}, **_R}}},
     "/api/callbacks/notes": {

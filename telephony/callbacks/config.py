@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class CallbacksConfig(BaseModel):
@@ -27,3 +30,41 @@ class CallbacksConfig(BaseModel):
     citizen_context: str = Field(default="kcc-callback-out", pattern=r"^[a-z][-a-z0-9_]*$")
     pause_reason: str = Field(default="terugbellen", pattern=r"^[a-z][a-z0-9_-]{0,29}$")
     region: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
+    # Toll-fraud guard (telephony/callbacks/destinations.py): where a call-back may go.
+    # Countries by ISO code; number types never include premium rate, shared cost,
+    # satellite (+881/+882, no country) or a foreign revenue-share range.
+    allowed_countries: list[str] = Field(default=["NL"], min_length=1)
+    allowed_types: list[Literal["mobile", "fixed", "toll_free"]] = Field(
+        default=["mobile", "fixed"], min_length=1)
+    # Bookings (IVR and API) per number and in total, over the last 24 hours.
+    max_per_number_per_day: int = Field(default=3, ge=1, le=50)
+    max_per_day: int = Field(default=2000, ge=1, le=1_000_000)
+    # Dial attempts per number and in total over the last 24 hours (checked by the
+    # dialler before every Originate; a backstop if bookings slip past).
+    max_dials_per_number_per_day: int = Field(default=12, ge=1, le=100)
+    max_dials_per_day: int = Field(default=6000, ge=1, le=1_000_000)
+    # The caller ID the citizen sees: the municipality's 14 number (default: the first
+    # configured [[numbers]] entry), never the citizen's own number.
+    callback_caller_id: str = ""
+
+    @field_validator("allowed_countries")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        known = phonenumbers.SUPPORTED_REGIONS
+        for code in value:
+            if code not in known:
+                raise ValueError(f"{code!r} is not an ISO country code phonenumbers knows")
+        return value
+
+    @field_validator("callback_caller_id")
+    @classmethod
+    def _caller_id(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            parsed = phonenumbers.parse(value, "NL")
+        except phonenumbers.NumberParseException:
+            raise ValueError(f"not a phone number: {value!r}") from None
+        if not phonenumbers.is_valid_number(parsed):
+            raise ValueError(f"not a valid phone number: {value!r}")
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -18,6 +18,7 @@ from telephony.acd.agents_repo import AgentError
 from telephony.acd.service import AcdService
 from telephony.ami.link import AmiError, AmiLink
 from telephony.callbacks.config import CallbacksConfig
+from telephony.callbacks.destinations import DestinationPolicy
 from telephony.callbacks.numbers import E164
 from telephony.callbacks.store import Claim
 
@@ -32,8 +33,10 @@ async def _no_notify(_agent: str, _message: dict[str, Any]) -> None:
 
 class Dialer:
     def __init__(self, cfg: CallbacksConfig, link: AmiLink, acd: AcdService,
-                 notify: Notify = _no_notify) -> None:
+                 notify: Notify = _no_notify,
+                 policy: DestinationPolicy | None = None) -> None:
         self.cfg = cfg
+        self.policy = policy
         self.link = link
         self.acd = acd
         self.notify = notify
@@ -44,6 +47,12 @@ class Dialer:
         if not E164.match(claim.number):  # stored numbers are checked; never trust blindly
             log.error("callback %s: refusing to dial a non-E.164 number", claim.id)
             return False
+        if self.policy is not None:
+            # Same rules as at booking, plus the dial caps: a row written past the API
+            # (or before a rule changed) is still never dialled. Raises
+            # DestinationRefused, which the dispatcher turns into a task.
+            await self.policy.check_destination(claim.number, where="dial",
+                                                callback_id=claim.id)
         try:
             record = await self.acd.reserve(claim.agent, self.cfg.pause_reason)
         except AgentError as exc:

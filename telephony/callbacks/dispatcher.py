@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telephony.callbacks.config import CallbacksConfig
+from telephony.callbacks.destinations import DestinationRefused
 from telephony.callbacks.dialer import Dialer
 from telephony.callbacks.policy import next_step, outcome_of
 from telephony.callbacks.store import CallbackStore, Claim
@@ -162,6 +163,15 @@ class Dispatcher:
         self._originating.add(claim.id)
         try:
             ok = await self.dialer.dial(claim, linkedid_of(claim.id, claim.attempt))
+        except DestinationRefused as exc:
+            # Never dialled: no attempt is used, and the team gets a task with the reason.
+            log.warning("callback %s: destination refused (%s)", claim.id, exc.code)
+            self._originating.discard(claim.id)
+            self.active.pop(claim.id, None)
+            await self.store.release(claim.id, claim.attempt, "destination refused")
+            await self.store.to_task(claim.id, "refused_destination",
+                                     f"terugbellen geweigerd: {exc.dutch}")
+            return
         except Exception:
             log.exception("callback %s: dial failed", claim.id)
             ok = False

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from telephony.callbacks.destinations import DestinationPolicy
 from telephony.callbacks.dialer import Dialer
 from telephony.callbacks.dispatcher import Dispatcher
 from telephony.callbacks.results import CallbackResultRoute
@@ -29,6 +30,7 @@ class CallbackService:
         self.cfg = service.config.callbacks
         self.store: CallbackStore | None = None
         self.dispatcher: Dispatcher | None = None
+        self.policy = DestinationPolicy(self.cfg, on_refused=self._refused)
         self.result_route = CallbackResultRoute(self._record)
 
     async def _record(self, callback_id: int, attempt: int, outcome: str,
@@ -45,11 +47,17 @@ class CallbackService:
                 await self.service.hub.send_to_agent(agent, message)
         return status
 
+    def _refused(self, code: str, where: str) -> None:
+        self.service.metrics.callback_refused.labels(code, where).inc()
+
     def start(self) -> None:
         s = self.service
         tz = s.config.kcc.timezone
         self.store = CallbackStore(s.pool)
-        dialer = Dialer(self.cfg, s.link, s.acd, notify=s.hub.send_to_agent)
+        self.policy.pool = s.pool
+        s.ivr.callback_route.policy = self.policy
+        dialer = Dialer(self.cfg, s.link, s.acd, notify=s.hub.send_to_agent,
+                        policy=self.policy)
         self.dispatcher = Dispatcher(
             self.cfg, self.store, dialer, instance=s.config.service.instance_id,
             free_agents=self.free_agents, earliest_caller=self.earliest_caller,
@@ -83,22 +91,33 @@ class CallbackService:
         """Store a keep-my-place callback. Its place is when the call first queued (the
         live model knows; the caller has only just left the queue), else now. With a
         ``window`` the caller chose a terugbelafspraak instead."""
-        assert self.store is not None
+        store = self.store
+        assert store is not None
         call = self.service.model.calls.get(linkedid)
-        self.service.stats.left_for_callback(linkedid)
+        subject = str(data.get("subject") or "")
         if window is not None:
             start, end = window
-            return await self.store.create(kind="scheduled", queue=queue, number=number,
-                                           queued_at=start, due_at=start, window_end=end,
-                                           subject=str(data.get("subject") or ""),
-                                           linkedid=linkedid, ivr=data, created_by="ivr")
-        first = call.queued_at if call is not None and call.queued_at else time.time()
-        queued_at = datetime.fromtimestamp(first, UTC)
-        subject = str(data.get("subject") or "")
-        return await self.store.create(kind="virtual_hold", queue=queue, number=number,
-                                       queued_at=queued_at, due_at=datetime.now(UTC),
-                                       subject=subject, linkedid=linkedid, ivr=data,
-                                       created_by="ivr")
+
+            async def scheduled(conn: Any, e164: str) -> int:
+                return await store.create(kind="scheduled", queue=queue, number=e164,
+                                          queued_at=start, due_at=start, window_end=end,
+                                          subject=subject, linkedid=linkedid, ivr=data,
+                                          created_by="ivr", conn=conn)
+
+            cid = await self.policy.book(number, "ivr", scheduled)
+        else:
+            first = call.queued_at if call is not None and call.queued_at else time.time()
+            queued_at = datetime.fromtimestamp(first, UTC)
+
+            async def keep_place(conn: Any, e164: str) -> int:
+                return await store.create(kind="virtual_hold", queue=queue, number=e164,
+                                          queued_at=queued_at, due_at=datetime.now(UTC),
+                                          subject=subject, linkedid=linkedid, ivr=data,
+                                          created_by="ivr", conn=conn)
+
+            cid = await self.policy.book(number, "ivr", keep_place)
+        self.service.stats.left_for_callback(linkedid)
+        return cid
 
     async def stop(self) -> None:
         if self.dispatcher is not None:

@@ -51,8 +51,11 @@ class CallbackStore:
     async def create(self, *, kind: str, queue: str, number: str, queued_at: datetime,
                      due_at: datetime, window_end: datetime | None = None,
                      subject: str = "", linkedid: str = "",
-                     ivr: dict[str, Any] | None = None, created_by: str = "") -> int:
-        return int(await self.pool.fetchval(
+                     ivr: dict[str, Any] | None = None, created_by: str = "",
+                     conn: Any = None) -> int:
+        """Insert a waiting callback; ``conn``: inside the caller's transaction (the
+        destination policy's check-and-create)."""
+        return int(await (conn if conn is not None else self.pool).fetchval(
             """INSERT INTO callbacks (kind, queue, number, queued_at, due_at, window_end,
                                       subject, linkedid, ivr, created_by)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) RETURNING id""",

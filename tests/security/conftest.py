@@ -35,3 +35,19 @@ async def edge_service(kcc_config: Config, sandbox: str) -> AsyncIterator[Any]:
             await hangup_all(h)
         finally:
             await h.stop()
+
+
+@pytest.fixture
+async def edge_pool() -> AsyncIterator[Any]:
+    """A migrated pool on the test database with the call-back tables emptied."""
+    from harness import TEST_DSN
+
+    from telephony.store import db
+
+    p = await db.connect(TEST_DSN, 1, 10)
+    await p.execute("DELETE FROM callbacks")
+    await p.execute("DELETE FROM taken WHERE soort = 'terugbellen'")
+    try:
+        yield p
+    finally:
+        await p.close()

@@ -88,7 +88,7 @@ def test_renders_every_file(demo: Config) -> None:
 
 
 def test_demo_contexts_numbers_and_queues(demo: Config) -> None:
-    ext = sections(render(demo)["extensions.conf"])
+    ext = sections(render(demo, sandbox=True)["extensions.conf"])
     for context in ("kcc-inbound", "kcc-route", "kcc-queue", "kcc-queue-end", "kcc-unknown",
                     "kcc-agents", "kcc-test-agent", "kcc-test-caller"):
         assert context in ext, context
