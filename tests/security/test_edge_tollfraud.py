@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from harness import hangup_all
+from harness import hangup_all, wait_for
 
 from telephony.asterisk_conf import render
 from telephony.callbacks.destinations import DestinationPolicy, DestinationRefused
@@ -147,3 +147,47 @@ async def test_dialler_refuses_a_foreign_row_and_makes_a_task(dialler) -> None:
     await h.until_status(control, "done")
     assert len(originated) == 1
     assert _refused(h, "country_not_allowed", "dial") == 1
+
+
+@pytest.fixture
+async def ivr(kcc_config, sandbox, edge_pool):
+    config = cb_config(kcc_config, http_offset=135)
+    config = config.model_copy(update={"ivr": kcc_config.ivr.model_copy(update={
+        "enabled": True, "prompts": kcc_config.ivr.prompts.model_copy(update={"speed": 260})})})
+    h = CbHarness(config)
+    await h.start()
+    await hangup_all(h)
+    await h.logout_all()
+    yield h
+    await h.logout_all()
+    await hangup_all(h)
+    await h.stop()
+
+
+async def test_ivr_refuses_spoofed_foreign_caller_id_and_keyed_00_number(ivr) -> None:
+    """The caller ID says +44 (spoofed): it is not even offered; keyed 00 + foreign and
+    a satellite number are refused with the prompt; the caller goes back to the queue."""
+    from tests.callbacks.test_virtual_hold import Caller
+
+    h = ivr
+    caller = Caller(h)
+    asked: list[str] = []
+    route = h.service.ivr.callback_route
+    say = route._say
+
+    async def record(key: str, lang, **params):
+        asked.append(key)
+        return await say(key, lang, **params)
+
+    route._say = record
+    await caller.call(FOREIGN_MOBILE, name="Spoof Beller")
+    await asyncio.sleep(1)
+    await caller.press("1")                                    # the call-back offer
+    await caller.when_asked("key_number", "00442079460958#")   # 00 + a UK number
+    await caller.when_asked("key_number", "008816123456789#")  # satellite
+    call = caller.call_record
+    await wait_for(lambda: call.linkedid in h.service.model.calls and call.queue == "algemeen"
+                   and asked.count("bad_number") == 2, timeout=30, what="back in the queue")
+    assert "confirm_number" not in asked, asked
+    assert await h.service.pool.fetchval("SELECT count(*) FROM callbacks") == 0
+    assert _refused(h, "country_not_allowed", "ivr") == 3
