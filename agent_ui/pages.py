@@ -32,7 +32,31 @@ TYPES = {"js": "text/javascript", "css": "text/css", "html": "text/html", "svg":
 SOFTPHONE_ROLES = ("agent", "supervisor")
 
 
-def _headers(kind: str) -> dict[str, str]:
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])$")
+
+
+def softphone_wss_url(request: web.Request) -> str:
+    """The agents' softphone WebSocket: ``[asterisk] wss_url``, else the host the browser
+    used with ``wss_port``. The Host header is the browser's (hostile) input: anything
+    but a plain host name or address falls back to the configured sip_bind."""
+    from telephony.web import SERVICE_KEY
+
+    a = request.app[SERVICE_KEY].config.asterisk
+    if a.wss_url:
+        return a.wss_url
+    host = request.url.host or ""
+    if not _HOST.match(host):
+        host = a.sip_bind
+    return f"wss://{host}:{a.wss_port}/ws"
+
+
+def _origin(url: str) -> str:
+    """``wss://host:port/ws`` -> ``wss://host:port`` (a CSP source expression)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _headers(kind: str, wss: str = "") -> dict[str, str]:
     headers = {
         "Content-Type": f"{TYPES[kind]}; charset=utf-8",
         "X-Content-Type-Options": "nosniff",
@@ -42,31 +66,38 @@ def _headers(kind: str) -> dict[str, str]:
     if kind == "html":
         headers["Content-Security-Policy"] = (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self' ws: wss:; media-src 'self' blob:; base-uri 'none'; "
+            f"connect-src 'self' {_origin(wss)}".rstrip() + "; "
+            "media-src 'self' blob:; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'")
         headers["X-Frame-Options"] = "DENY"
     return headers
 
 
-def _file(path: Path) -> web.Response:
+def _file(path: Path, wss: str = "") -> web.Response:
     kind = path.suffix.lstrip(".")
     try:
         body = path.read_bytes()
     except FileNotFoundError:
         raise web.HTTPNotFound() from None
-    return web.Response(body=body, headers=_headers(kind))
+    return web.Response(body=body, headers=_headers(kind, wss))
 
 
-async def panel(_request: web.Request) -> web.Response:
-    return _file(STATIC / "panel.html")
+def _page(request: web.Request, name: str) -> web.Response:
+    """An HTML page whose CSP lets it connect to this origin and the softphone WSS only
+    (not any ws:/wss: host: a script slipped into a page cannot phone home over it)."""
+    return _file(STATIC / name, softphone_wss_url(request))
 
 
-async def wallboard(_request: web.Request) -> web.Response:
-    return _file(STATIC / "wallboard.html")
+async def panel(request: web.Request) -> web.Response:
+    return _page(request, "panel.html")
 
 
-async def reports(_request: web.Request) -> web.Response:
-    return _file(STATIC / "reports.html")
+async def wallboard(request: web.Request) -> web.Response:
+    return _page(request, "wallboard.html")
+
+
+async def reports(request: web.Request) -> web.Response:
+    return _page(request, "reports.html")
 
 
 async def chart_bundle(_request: web.Request) -> web.Response:
@@ -113,9 +144,10 @@ async def panel_config(request: web.Request) -> web.Response:
             password, problem = "", "geen SIP-wachtwoord geconfigureerd (KCC_SIP_SECRET)"
         if password:
             # The host the browser used to reach us: the PBX's WSS listens beside it.
-            host = request.url.host or service.config.asterisk.sip_bind
+            wss = softphone_wss_url(request)
+            host = _origin(wss).split("://", 1)[1].rsplit(":", 1)[0]
             softphone = {
-                "wss_url": f"wss://{host}:{service.config.asterisk.wss_port}/ws",
+                "wss_url": wss,
                 "uri": f"sip:agent-{login}@{host}",
                 "username": f"agent-{login}", "password": password,
                 "display_name": record.name if record else login,
