@@ -29,9 +29,18 @@ class ZakenApiSection(_Strict):
     secret_env: str = "KCC_ZAKEN_API_SECRET"
     jwt_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
     accept_crs: str = "EPSG:4326"
-    # "post_zoek" sends the BSN in the body of POST /zaken/_zoek so it never lands in the
-    # API's access log; "get_query" uses the list filter (older Open Zaak versions).
-    bsn_search: Literal["post_zoek", "get_query"] = "post_zoek"
+    # The BSN travels in the body of POST /zaken/_zoek, never in a URL (access logs,
+    # proxies). The old "get_query" option (BSN as a GET filter) is refused at load
+    # (issue 10, finding 11): a server without _zoek (Open Zaak < 1.11) cannot be used.
+    bsn_search: str = "post_zoek"
+
+    @field_validator("bsn_search")
+    @classmethod
+    def _no_bsn_in_urls(cls, value: str) -> str:
+        if value != "post_zoek":
+            raise ValueError(f"{value!r}: only \"post_zoek\" (BSN in the request body); "
+                             "a BSN is never put in a query string")
+        return value
 
     def secret(self) -> str:
         return _secret(self.secret_env, "kcc-demo-zgw-secret-32-bytes-or-longer")

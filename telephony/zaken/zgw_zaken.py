@@ -100,7 +100,7 @@ class ZakenApi:
             raise ValueError("exactly one of bsn, kvk")
         if bsn:
             return await _collect(self._open_zaken_pages(
-                user_id, {BSN_FILTER: bsn}, post=self.config.bsn_search == "post_zoek"),
+                user_id, {BSN_FILTER: bsn}, post=True),
                 limit)
         try:
             return await _collect(self._open_zaken_pages(

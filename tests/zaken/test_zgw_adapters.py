@@ -142,21 +142,11 @@ async def test_unverified_zgw_pop_fetches_no_zaak_details(fake: tuple[FakeZgw, T
     assert len(zoek) == 1, "only the first page, for the count"
 
 
-async def test_bsn_by_get_query_when_configured(fake: tuple[FakeZgw, TestServer]) -> None:
-    state, server = fake
-    for i in range(3):
-        state.add_zaak(BSN, f"ZAAK-{i}", startdatum=f"2026-10-0{i + 1}")
-    source = ZgwZaakSource(zgw_config(server, zaken_api={"bsn_search": "get_query"}))
-    try:
-        found = await source.zaken_api.open_zaken_for(user_id="anna", limit=2, bsn=BSN)
-    finally:
-        await source.close()
-    assert found.total == 3 and [z.identificatie for z in found.zaken] == ["ZAAK-2", "ZAAK-1"]
-    assert found.zaken[0].status == "In behandeling"
-    [first] = [s for s in state.seen if "page" not in query(s)]
-    assert query(first) == {BSN_FILTER: BSN, "einddatum__isnull": "true",
-                            "ordering": "-startdatum",
-                            "expand": "zaaktype,status,status.statustype"}
+def test_bsn_in_a_query_string_cannot_be_configured(fake: tuple[FakeZgw, TestServer]) -> None:
+    """Issue 10, finding 11: the old "get_query" option is refused at load."""
+    _state, server = fake
+    with pytest.raises(ValueError, match="never put in a query string"):
+        zgw_config(server, zaken_api={"bsn_search": "get_query"})
 
 
 async def test_company_zaken_by_kvk_with_fallback_to_inn_nnp_id(
