@@ -58,6 +58,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_make_cert(args: argparse.Namespace) -> int:
+    from telephony.transport import self_signed
+
+    cert, key = self_signed(args.out, args.hostname)
+    print(f'[service]\ntls_cert = "{cert}"\ntls_key = "{key}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=DEFAULT_CONFIG)
     p.add_argument("--out", required=True, help="directory to write the .conf files to")
     p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser("make-cert", help="a self-signed certificate for HTTPS (demo only)")
+    p.add_argument("--out", required=True, help="directory for kcc-demo.crt/.key")
+    p.add_argument("--hostname", default="localhost")
+    p.set_defaults(func=_cmd_make_cert)
 
     from telephony.acd.cli import register as register_agents
 
