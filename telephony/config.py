@@ -80,11 +80,12 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$")
 
 
-def _ip(value: str) -> str:
+def _ipv4(value: str) -> str:
+    """An IPv4 address (it is written as ``bind = ADDRESS:PORT`` into pjsip.conf)."""
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ipaddress.IPv4Address(value.strip()))
     except ValueError:
-        raise ValueError(f"{value!r} is not an IP address") from None
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
 
 
 def _host(value: str) -> str:
@@ -168,7 +169,7 @@ class AsteriskSection(_Strict):
     @field_validator("sip_bind")
     @classmethod
     def _sip_bind(cls, value: str) -> str:
-        return _ip(value)
+        return _ipv4(value)
 
     @field_validator("agi_url_host")
     @classmethod
