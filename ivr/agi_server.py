@@ -9,8 +9,8 @@ hands panoramisk's own ``Request`` (its command/response parsing is fine) to the
 Whoever reaches the port can set a call's queue and read callers' data, so only the
 configured Asterisk addresses may connect (``[service] agi_allow``; by source address
 only, no authentication: AGI has none). The environment is split on ``\n`` alone and the
-first value of a key stands: ``str.splitlines`` also splits on U+2028, U+0085, \x1c...,
-so a caller name like "x\u2028agi_uniqueid: forged" used to add a key, and the last
+first value of a key stands: ``str.splitlines`` also splits on U+2028, U+0085, U+001C...,
+so a caller name like "x<U+2028>agi_uniqueid: forged" used to add a key, and the last
 value won.
 
 Whatever a route does, the dialplan decides what happens when it returns: a route only
