@@ -408,7 +408,7 @@ def test_rendered_config_is_what_runs(kcc_config: Config, sandbox: str) -> None:
     from telephony.asterisk_conf import render
 
     etc = Path(sandbox_mod.sandbox_dir()) / "etc/asterisk"
-    files = render(kcc_config)
+    files = render(kcc_config, sandbox=True)
     assert {p.name for p in etc.iterdir()} == {*files, "keys"}
     for name, text in files.items():
         assert (etc / name).read_text(encoding="utf-8") == text
