@@ -179,6 +179,9 @@ COUNTERS = ("offered", "answered", "answered_within", "abandoned", "short_abando
             "callbacks_reached", "callbacks_within", "callbacks_kept", "self_service",
             "handled", "talk", "wrapup", "transfers", "refused_transfers", "registered",
             "resolved_by_outcome", "repeat_base", "resolved_no_repeat")
+# Every counter adds up over any grouping except these (a maximum): what lets closed days
+# be pre-aggregated (telephony/reports/aggregates.py) and summed back.
+MAX_COUNTERS = ("max_wait",)
 
 # Whitelisted grouping expressions over the facts row ``f``.
 DIMENSIONS: dict[str, str] = {
@@ -273,13 +276,11 @@ async def open_callbacks(pool: asyncpg.Pool, config: Config, now: datetime
     return per_queue, int(await pool.fetchval(sql, *args))
 
 
-async def fetch_facts(pool: asyncpg.Pool, config: Config, lo: datetime, hi: datetime,
-                      dims: Sequence[str], *, now: datetime | None = None,
-                      recent_lo: datetime | None = None,
-                      today_lo: datetime | None = None) -> list[dict[str, Any]]:
-    """Counters of every contact in [lo, hi), grouped by ``dims``."""
-    now = now or datetime.now(UTC)
-    values = {**_calendar_values(config, lo, hi),
+def facts_values(config: Config, lo: datetime, hi: datetime, *, now: datetime,
+                 recent_lo: datetime | None = None,
+                 today_lo: datetime | None = None) -> dict[str, Any]:
+    """The named parameters of :data:`FACTS_SQL` for contacts in [lo, hi)."""
+    return {**_calendar_values(config, lo, hi),
         "queue_ids": [q.id for q in config.queues],
         "queue_sl": [q.service_level_seconds for q in config.queues],
         "default_sl": config.general_queue.service_level_seconds,
@@ -289,6 +290,15 @@ async def fetch_facts(pool: asyncpg.Pool, config: Config, lo: datetime, hi: date
         "fcr_outcomes": list(config.supervisor.fcr_outcomes),
         "recent_lo": recent_lo or lo, "today_lo": today_lo or lo,
     }
+
+
+async def fetch_facts(pool: asyncpg.Pool | asyncpg.Connection, config: Config, lo: datetime,
+                      hi: datetime, dims: Sequence[str], *, now: datetime | None = None,
+                      recent_lo: datetime | None = None,
+                      today_lo: datetime | None = None) -> list[dict[str, Any]]:
+    """Counters of every contact in [lo, hi), grouped by ``dims``."""
+    values = facts_values(config, lo, hi, now=now or datetime.now(UTC),
+                          recent_lo=recent_lo, today_lo=today_lo)
     sql, args = _bind(facts_sql(dims), values)
     return [dict(r) for r in await pool.fetch(sql, *args)]
 
@@ -299,7 +309,7 @@ def add(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     for r in rows:
         for key in COUNTERS:
             value = r.get(key) or 0
-            out[key] = max(out[key], value) if key == "max_wait" else out[key] + value
+            out[key] = max(out[key], value) if key in MAX_COUNTERS else out[key] + value
     return out
 
 
