@@ -53,7 +53,6 @@ READ_DIMS: dict[str, str] = {
     "hour": "hour", "queue": "queue", "subject": "subject", "channel": "channel",
     "outcome": "outcome",
 }
-FLOAT_COUNTERS = ("answered_wait", "max_wait", "talk", "wrapup")
 # A report builds at most this many closed days itself; more are left to the job.
 ON_DEMAND_MAX = 3
 _LOCK_BASE = 0x6B636300  # advisory lock key space: 'kcc' + day ordinal
@@ -89,7 +88,8 @@ def read_sql(dims: Sequence[str]) -> str:
     select = "".join(f"{READ_DIMS[d]} AS {d}, " for d in dims)
     counters = ", ".join(
         f"max({c}) AS {c}" if c in definitions.MAX_COUNTERS
-        else f"sum({c}) AS {c}" if c in FLOAT_COUNTERS else f"sum({c})::bigint AS {c}"
+        else f"sum({c}) AS {c}" if c in definitions.EXACT_COUNTERS
+        else f"sum({c})::bigint AS {c}"
         for c in definitions.COUNTERS)
     group = ("GROUP BY " + ", ".join(READ_DIMS[d] for d in dims)) if dims else ""
     return f"SELECT {select}{counters} FROM report_day_facts WHERE day = ANY($1::date[]) {group}"
@@ -125,7 +125,8 @@ async def build_day(pool: asyncpg.Pool, config: Config, day: date, *,
                 and row["built_seq"] == row["dirty_seq"]):
             return False
         seq = row["dirty_seq"]
-        facts = await definitions.fetch_facts(conn, config, lo, hi, BUILT_DIMS, now=now)
+        facts = await definitions.fetch_facts(conn, config, lo, hi, BUILT_DIMS, now=now,
+                                              exact=True)
         await conn.execute("DELETE FROM report_day_facts WHERE day = $1", day)
         columns = (*BUILT_DIMS, *definitions.COUNTERS)
         await conn.copy_records_to_table(
@@ -165,9 +166,16 @@ async def fetch(pool: asyncpg.Pool, config: Config, start: date, end: date,
     same rows as :func:`definitions.fetch_facts` over those days, from built days where
     fresh (building up to ``on_demand`` missing closed days first) and live elsewhere."""
     now = now or datetime.now(UTC)
-    lo, hi = day_bounds(config, start)[0], day_bounds(config, end)[1]
     if any(d not in READ_DIMS for d in dims):
+        lo, hi = day_bounds(config, start)[0], day_bounds(config, end)[1]
         return await definitions.fetch_facts(pool, config, lo, hi, dims, now=now)
+    return [definitions.as_floats(r) for r in await _fetch_exact(pool, config, start, end,
+                                                                 dims, now, on_demand)]
+
+
+async def _fetch_exact(pool: asyncpg.Pool, config: Config, start: date, end: date,
+                       dims: Sequence[str], now: datetime,
+                       on_demand: int) -> list[dict[str, Any]]:
     all_days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     fresh = await fresh_days(pool, config, start, end, now)
     missing = [d for d in all_days if d not in fresh and is_closed(config, d, now)]
@@ -180,7 +188,8 @@ async def fetch(pool: asyncpg.Pool, config: Config, start: date, end: date,
         rows += [dict(r) for r in await pool.fetch(read_sql(dims), sorted(fresh))]
     for first, last in _runs([d for d in all_days if d not in fresh]):
         rows += await definitions.fetch_facts(pool, config, day_bounds(config, first)[0],
-                                              day_bounds(config, last)[1], dims, now=now)
+                                              day_bounds(config, last)[1], dims, now=now,
+                                              exact=True)
     if not dims:
         return [definitions.add(rows)]
     return _merge(rows, dims)

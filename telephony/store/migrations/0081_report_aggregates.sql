@@ -2,7 +2,7 @@
 --
 -- report_day_facts: the counters of telephony/reports/definitions.py (FACTS_SQL) per
 -- local day x hour x queue x subject x channel x outcome; every counter is additive
--- except max_wait (a maximum). Written only by the build of a whole day, in one
+-- except max_wait (a maximum); the sums of seconds are exact decimals. Written only by the build of a whole day, in one
 -- transaction (delete + insert), so a day is always complete or absent.
 CREATE TABLE report_day_facts (
     day                 date NOT NULL,
@@ -17,7 +17,7 @@ CREATE TABLE report_day_facts (
     abandoned           bigint NOT NULL,
     short_abandoned     bigint NOT NULL,
     left_for_callback   bigint NOT NULL,
-    answered_wait       double precision NOT NULL,
+    answered_wait       numeric NOT NULL,
     max_wait            double precision NOT NULL,
     callbacks_ended     bigint NOT NULL,
     callbacks_reached   bigint NOT NULL,
@@ -25,8 +25,8 @@ CREATE TABLE report_day_facts (
     callbacks_kept      bigint NOT NULL,
     self_service        bigint NOT NULL,
     handled             bigint NOT NULL,
-    talk                double precision NOT NULL,
-    wrapup              double precision NOT NULL,
+    talk                numeric NOT NULL,
+    wrapup              numeric NOT NULL,
     transfers           bigint NOT NULL,
     refused_transfers   bigint NOT NULL,
     registered          bigint NOT NULL,
