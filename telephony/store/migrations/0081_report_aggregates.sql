@@ -58,7 +58,8 @@ CREATE INDEX report_days_lo ON report_days (lo);
 CREATE FUNCTION kcc_report_dirty(a timestamptz, b timestamptz) RETURNS void
 LANGUAGE sql AS $$
     UPDATE report_days SET dirty_seq = dirty_seq + 1
-     WHERE a IS NOT NULL AND lo <= COALESCE(b, a) AND hi > a;
+     WHERE a IS NOT NULL AND lo <= COALESCE(b, a) AND hi > a
+       AND lo > a - interval '26 hours';  -- a local day lasts at most 25 h: index range
 $$;
 
 -- calls: the call's own day (old and new moment it queued), a call-back leg's day, and
