@@ -52,15 +52,20 @@ CREATE TABLE report_days (
     built_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX report_days_lo ON report_days (lo);
+CREATE INDEX report_days_hi ON report_days (hi);
 
 -- Mark the built days that overlap [a, b] stale. Cheap when nothing matches (today's
 -- traffic: today is never built), which is every write on the hot path.
 CREATE FUNCTION kcc_report_dirty(a timestamptz, b timestamptz) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF a IS NULL OR a >= (SELECT max(hi) FROM report_days) THEN
+        RETURN;  -- after the last built day (today's traffic): one index probe, no UPDATE
+    END IF;
     UPDATE report_days SET dirty_seq = dirty_seq + 1
-     WHERE a IS NOT NULL AND lo <= COALESCE(b, a) AND hi > a
+     WHERE lo <= COALESCE(b, a) AND hi > a
        AND lo > a - interval '26 hours';  -- a local day lasts at most 25 h: index range
-$$;
+END $$;
 
 -- calls: the call's own day (old and new moment it queued), a call-back leg's day, and
 -- the days whose answered calls this call makes "repeated" (same number and subject
@@ -70,29 +75,33 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM report_days) THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'UPDATE' OR TG_OP = 'DELETE' THEN
+    IF TG_OP <> 'INSERT' THEN
         PERFORM kcc_report_dirty(OLD.queued_at, OLD.queued_at);
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN NULL;
     END IF;
-    PERFORM kcc_report_dirty(NEW.queued_at, NEW.queued_at);
+    IF TG_OP = 'INSERT' OR OLD.queued_at IS DISTINCT FROM NEW.queued_at THEN
+        PERFORM kcc_report_dirty(NEW.queued_at, NEW.queued_at);
+    END IF;
     IF NEW.linkedid ~ '^cb-[0-9]{1,18}-[0-9]{1,9}$' THEN
         PERFORM kcc_report_dirty(b.updated_at, b.updated_at) FROM callbacks b
          WHERE b.id = split_part(NEW.linkedid, '-', 2)::bigint;
     END IF;
+    -- One probe of calls_repeat: the earlier calls this one makes a repeat (at most
+    -- [supervisor] fcr_repeat_days <= 60 before it, each day's own setting applies).
     IF NEW.queued_at IS NOT NULL AND NEW.caller_number NOT IN ('', 'anonymous')
        AND (TG_OP = 'INSERT' OR OLD.queued_at IS DISTINCT FROM NEW.queued_at
             OR OLD.caller_number IS DISTINCT FROM NEW.caller_number
             OR OLD.subject IS DISTINCT FROM NEW.subject) THEN
         UPDATE report_days d SET dirty_seq = d.dirty_seq + 1
-         WHERE d.lo < NEW.queued_at
-           AND d.hi > NEW.queued_at - make_interval(days => d.repeat_days)
-           AND EXISTS (SELECT 1 FROM calls c
-                        WHERE c.caller_number = NEW.caller_number
-                          AND c.subject = NEW.subject
-                          AND c.queued_at >= d.lo AND c.queued_at < d.hi
-                          AND c.linkedid <> NEW.linkedid);
+          FROM (SELECT DISTINCT c.queued_at FROM calls c
+                 WHERE c.caller_number = NEW.caller_number AND c.subject = NEW.subject
+                   AND c.queued_at < NEW.queued_at
+                   AND c.queued_at >= NEW.queued_at - interval '60 days'
+                   AND c.linkedid <> NEW.linkedid) e
+         WHERE e.queued_at >= d.lo AND e.queued_at < d.hi
+           AND NEW.queued_at <= e.queued_at + make_interval(days => d.repeat_days);
     END IF;
     RETURN NULL;
 END $$;
