@@ -59,8 +59,8 @@ CREATE INDEX report_days_hi ON report_days (hi);
 CREATE FUNCTION kcc_report_dirty(a timestamptz, b timestamptz) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF a IS NULL OR a >= (SELECT max(hi) FROM report_days) THEN
-        RETURN;  -- after the last built day (today's traffic): one index probe, no UPDATE
+    IF a IS NULL OR a >= COALESCE((SELECT max(hi) FROM report_days), '-infinity') THEN
+        RETURN;  -- after the last built day (today's traffic), or none: no UPDATE
     END IF;
     UPDATE report_days SET dirty_seq = dirty_seq + 1
      WHERE lo <= COALESCE(b, a) AND hi > a
