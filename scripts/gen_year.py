@@ -174,7 +174,8 @@ async def main() -> None:
     t0 = time.perf_counter()
     try:
         await pool.execute("TRUNCATE calls, agent_state_log, contactmomenten, callbacks, "
-                           "callback_attempts, ivr_sessions, ivr_contacts CASCADE")
+                           "callback_attempts, ivr_sessions, ivr_contacts, report_day_facts, "
+                           "report_days CASCADE")
         y = Year(random.Random(args.seed))
         for day, count in _days(args.calls, datetime.now(TZ).date()):
             for _ in range(count):

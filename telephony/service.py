@@ -44,6 +44,7 @@ from telephony.live.redis_state import RedisState
 from telephony.logs import setup_logging
 from telephony.metrics import Metrics
 from telephony.model.calls import CallModel
+from telephony.reports.aggregates import AggregateJob
 from telephony.reports.board import LiveBoard
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
@@ -116,6 +117,7 @@ class KccService:
         self.sessions: Sessions = None  # type: ignore[assignment]
         self._stats_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None
+        self.report_aggregates: AggregateJob | None = None
         self._pop_tasks: set[asyncio.Task[None]] = set()
         self._consumer: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
@@ -151,6 +153,10 @@ class KccService:
         self.board.on_board(self.hub.send_to_supervisors)
         self.board.start()
         self._retention_task = asyncio.create_task(self._retention(), name="retention")
+        self.report_aggregates = AggregateJob(
+            self.pool, self.config,
+            interval=self.config.supervisor.aggregate_interval_seconds)
+        self.report_aggregates.start()
         if web_enabled:
             from telephony.web import build_app
 
@@ -172,6 +178,8 @@ class KccService:
                 task.cancel()
         await self.callbacks.stop()
         await self.board.stop()
+        if self.report_aggregates is not None:
+            await self.report_aggregates.stop()
         if self.acd is not None:
             await self.acd.stop()
         await self.agi.stop()

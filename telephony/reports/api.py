@@ -30,7 +30,7 @@ from aiohttp import web
 
 from telephony.acd.service import WRAPUP_REASON
 from telephony.auth import require_role
-from telephony.reports import definitions, queries
+from telephony.reports import aggregates, definitions, queries
 
 if TYPE_CHECKING:
     from telephony.service import KccService
@@ -220,8 +220,7 @@ def _report(title: str, build: Build) -> Callable[[web.Request], Awaitable[web.R
 async def contact_rows(service: KccService, start: date, end: date, by: str,
                        group: str) -> Rows:
     dims = [d for d in (by, group) if d != "total"]
-    lo, hi = local_bounds(service.config.kcc.timezone, start, end)
-    rows = await definitions.fetch_facts(service.pool, service.config, lo, hi, dims)
+    rows = await aggregates.fetch(service.pool, service.config, start, end, dims)
     if not dims:  # one total row, also when there were no contacts at all
         return [definitions.figures(definitions.add(rows))]
     return shape_contacts(rows, dims)
@@ -244,8 +243,7 @@ async def contacts_report(request: web.Request) -> web.Response:
 
 async def _queues(service: KccService, start: date, end: date, tz: str) -> Rows:
     cfg = service.config
-    lo, hi = local_bounds(tz, start, end)
-    rows = await definitions.fetch_facts(service.pool, cfg, lo, hi, ["day", "queue"])
+    rows = await aggregates.fetch(service.pool, cfg, start, end, ["day", "queue"])
     rows = [r for r in rows if r["queue"]]  # the IVR's self-service has no queue
     return shape_queues(rows, {q.id: q.service_level_target for q in cfg.queues})
 

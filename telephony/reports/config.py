@@ -32,6 +32,9 @@ class SupervisorConfig(BaseModel):
         "zaak aangemaakt"]
     # The live board is recomputed on every change, at most this often (seconds).
     board_min_interval: float = Field(default=0.25, ge=0.05, le=5)
+    # Reports read closed days pre-aggregated (telephony/reports/aggregates.py): the job
+    # builds the days not yet built, or changed since, this often (seconds).
+    aggregate_interval_seconds: float = Field(default=300, ge=10, le=86400)
     # Leader lease (Redis): one instance computes the live figures for all.
     leader_lease_seconds: float = Field(default=5.0, ge=1, le=60)
 

@@ -50,6 +50,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -150,8 +151,8 @@ SELECT {dims}
        count(*) FILTER (WHERE gave_up AND wait >= :short) AS abandoned,
        count(*) FILTER (WHERE gave_up AND wait < :short) AS short_abandoned,
        count(*) FILTER (WHERE left_for_callback) AS left_for_callback,
-       COALESCE(sum(wait) FILTER (WHERE channel = 'direct' AND answered), 0)
-           AS answered_wait,
+       COALESCE(sum(round(wait::numeric, 3)) FILTER (WHERE channel = 'direct' AND answered),
+                0) AS answered_wait,
        COALESCE(max(wait) FILTER (WHERE channel = 'direct'), 0) AS max_wait,
        count(*) FILTER (WHERE channel = 'callback') AS callbacks_ended,
        count(*) FILTER (WHERE channel = 'callback' AND answered) AS callbacks_reached,
@@ -161,8 +162,8 @@ SELECT {dims}
                           AND (deadline IS NULL OR t <= deadline)) AS callbacks_kept,
        count(*) FILTER (WHERE channel = 'ivr') AS self_service,
        count(*) FILTER (WHERE handled) AS handled,
-       COALESCE(sum(talk) FILTER (WHERE handled), 0) AS talk,
-       COALESCE(sum(wrapup) FILTER (WHERE handled), 0) AS wrapup,
+       COALESCE(sum(round(talk::numeric, 3)) FILTER (WHERE handled), 0) AS talk,
+       COALESCE(sum(round(wrapup::numeric, 3)) FILTER (WHERE handled), 0) AS wrapup,
        COALESCE(sum(transfers) FILTER (WHERE handled), 0)::bigint AS transfers,
        COALESCE(sum(refused_transfers), 0)::bigint AS refused_transfers,
        count(*) FILTER (WHERE handled AND outcome <> '') AS registered,
@@ -179,6 +180,12 @@ COUNTERS = ("offered", "answered", "answered_within", "abandoned", "short_abando
             "callbacks_reached", "callbacks_within", "callbacks_kept", "self_service",
             "handled", "talk", "wrapup", "transfers", "refused_transfers", "registered",
             "resolved_by_outcome", "repeat_base", "resolved_no_repeat")
+# Every counter adds up over any grouping except these (a maximum): what lets closed days
+# be pre-aggregated (telephony/reports/aggregates.py) and summed back. The sums of
+# seconds are exact decimals (each contact's to the millisecond), so a sum of per-day sums
+# is the very same number as the sum over the period, bit for bit.
+MAX_COUNTERS = ("max_wait",)
+EXACT_COUNTERS = ("answered_wait", "talk", "wrapup")
 
 # Whitelisted grouping expressions over the facts row ``f``.
 DIMENSIONS: dict[str, str] = {
@@ -273,13 +280,11 @@ async def open_callbacks(pool: asyncpg.Pool, config: Config, now: datetime
     return per_queue, int(await pool.fetchval(sql, *args))
 
 
-async def fetch_facts(pool: asyncpg.Pool, config: Config, lo: datetime, hi: datetime,
-                      dims: Sequence[str], *, now: datetime | None = None,
-                      recent_lo: datetime | None = None,
-                      today_lo: datetime | None = None) -> list[dict[str, Any]]:
-    """Counters of every contact in [lo, hi), grouped by ``dims``."""
-    now = now or datetime.now(UTC)
-    values = {**_calendar_values(config, lo, hi),
+def facts_values(config: Config, lo: datetime, hi: datetime, *, now: datetime,
+                 recent_lo: datetime | None = None,
+                 today_lo: datetime | None = None) -> dict[str, Any]:
+    """The named parameters of :data:`FACTS_SQL` for contacts in [lo, hi)."""
+    return {**_calendar_values(config, lo, hi),
         "queue_ids": [q.id for q in config.queues],
         "queue_sl": [q.service_level_seconds for q in config.queues],
         "default_sl": config.general_queue.service_level_seconds,
@@ -289,8 +294,25 @@ async def fetch_facts(pool: asyncpg.Pool, config: Config, lo: datetime, hi: date
         "fcr_outcomes": list(config.supervisor.fcr_outcomes),
         "recent_lo": recent_lo or lo, "today_lo": today_lo or lo,
     }
+
+
+async def fetch_facts(pool: asyncpg.Pool | asyncpg.Connection, config: Config, lo: datetime,
+                      hi: datetime, dims: Sequence[str], *, now: datetime | None = None,
+                      recent_lo: datetime | None = None,
+                      today_lo: datetime | None = None,
+                      exact: bool = False) -> list[dict[str, Any]]:
+    """Counters of every contact in [lo, hi), grouped by ``dims`` (``exact``: the sums
+    of seconds as decimals, to add them up without rounding)."""
+    values = facts_values(config, lo, hi, now=now or datetime.now(UTC),
+                          recent_lo=recent_lo, today_lo=today_lo)
     sql, args = _bind(facts_sql(dims), values)
-    return [dict(r) for r in await pool.fetch(sql, *args)]
+    rows = [dict(r) for r in await pool.fetch(sql, *args)]
+    return rows if exact else [as_floats(r) for r in rows]
+
+
+def as_floats(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The exact sums (decimals) as floats, as the board, metrics and API use them."""
+    return {k: float(v) if isinstance(v, Decimal) else v for k, v in row.items()}
 
 
 def add(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -299,7 +321,7 @@ def add(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     for r in rows:
         for key in COUNTERS:
             value = r.get(key) or 0
-            out[key] = max(out[key], value) if key == "max_wait" else out[key] + value
+            out[key] = max(out[key], value) if key in MAX_COUNTERS else out[key] + value
     return out
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from harness import Harness, hangup_all, wait_for
 from traffic import Day, Traffic, figures_config, start_service
 
 from telephony import sandbox as sandbox_mod
+from telephony.reports import aggregates, api, definitions
 from tests.throwaway_db import create, drop, dsn_of
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
@@ -176,6 +178,25 @@ async def test_figures_agree_everywhere_and_survive_a_restart(day) -> None:
         h, f"/api/reports/contacts?from={today}&to={today}&by=total&group=channel"))["rows"]}
     assert (by_channel["direct"]["offered"], by_channel["callback"]["callbacks_reached"]) == (
         6, 1)
+
+    # -- the day pre-aggregated (as the job builds it once closed) reads the same ---------
+    later = datetime.now(UTC) + timedelta(days=2)  # the day is closed by then
+    closed_day = date.fromisoformat(today)
+    cfg = h.service.config
+    assert await aggregates.build_day(pool, cfg, closed_day, now=later)
+    assert closed_day in await aggregates.fresh_days(pool, cfg, closed_day, closed_day, later)
+    for dims in (["queue"], ["hour", "channel"], []):
+        built = await aggregates.fetch(pool, cfg, closed_day, closed_day, dims, now=later,
+                                       on_demand=0)
+        lo, hi = api.local_bounds(cfg.kcc.timezone, closed_day, closed_day)
+        direct = await definitions.fetch_facts(pool, cfg, lo, hi, dims, now=later)
+        assert {tuple(r[k] for k in dims): r for r in built} == {
+            tuple(r[k] for k in dims): r for r in direct}, dims
+    built_total = definitions.add(built)
+    assert {k: built_total[k] for k in ("offered", "answered", "abandoned", "short_abandoned",
+                                        "handled", "transfers", "refused_transfers")} == {
+        k: t[k] for k in ("offered", "answered", "abandoned", "short_abandoned", "handled",
+                          "transfers", "refused_transfers")}
 
     # -- Prometheus: same numbers ----------------------------------------------------------------
     metrics = await _get(h, "/metrics")

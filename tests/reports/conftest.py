@@ -27,7 +27,7 @@ def reports_db() -> Iterator[str]:
 async def pool(reports_db: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(reports_db, min_size=1, max_size=5)
     await pool.execute("TRUNCATE calls, agent_state_log, callbacks, taken, contactmomenten, "
-                       "ivr_sessions, ivr_contacts CASCADE")
+                       "ivr_sessions, ivr_contacts, report_day_facts, report_days CASCADE")
     try:
         yield pool
     finally:

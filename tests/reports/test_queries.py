@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import asyncpg
@@ -169,3 +169,25 @@ async def test_callback_report(loaded: asyncpg.Pool) -> None:
             "day": "2025-03-10", "kind": "scheduled", **zero, "requested": 3, "done": 1,
             "done_on_time": 1, "open": 1, "open_past_deadline": 1, "failed_to_task": 1},
     }
+
+
+async def test_fcr_repeat_window_is_configurable(loaded: asyncpg.Pool,
+                                                 kcc_config: Config) -> None:
+    """c7 (D1 14:00, +31610101010, belastingen) is called again 3 days later on the same
+    subject: a repeat within 7 days (the default), not within 2."""
+    again = at(D1, "14:00:00") + timedelta(days=3)
+    await loaded.execute(
+        """INSERT INTO calls (linkedid, direction, queue, started_at, queued_at, ended_at,
+                              abandoned, caller_number, subject)
+           VALUES ('r7', 'inbound', 'algemeen', $1, $1, $1, true, '+31610101010',
+                   'belastingen')""", again)
+    assert kcc_config.supervisor.fcr_repeat_days == 7
+    short = kcc_config.model_copy(update={"supervisor": kcc_config.supervisor.model_copy(
+        update={"fcr_repeat_days": 2})})
+    got = {}
+    for cfg in (kcc_config, short):
+        row = (await api.contact_rows(_service(loaded, cfg), D1, D1, "total",
+                                      "total"))[0]  # type: ignore[arg-type]
+        got[cfg.supervisor.fcr_repeat_days] = (row["repeat_base"], row["resolved_no_repeat"])
+    # c1 c2 c3 c7 answered from a known number; c1 and c3 repeated the same day
+    assert got == {7: (4, 1), 2: (4, 2)}
