@@ -28,6 +28,7 @@ from pydantic import (
 from ivr.config import IvrConfig, reference_problems
 from ivr.hours import WEEKDAYS as WEEKDAYS  # re-exported: it used to be defined here
 from ivr.hours import Hours
+from telephony.auth_config import AuthConfig
 from telephony.callbacks.config import CallbacksConfig
 from telephony.reports.config import SupervisorConfig
 from telephony.toml_lines import find_line, line_index
@@ -202,6 +203,7 @@ class Config(_Strict):
     zaken: ZakenConfig = ZakenConfig()
     callbacks: CallbacksConfig = CallbacksConfig()
     supervisor: SupervisorConfig = SupervisorConfig()
+    auth: AuthConfig = AuthConfig()
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Config:
@@ -248,6 +250,10 @@ class Config(_Strict):
 
     def ami_secret(self) -> str:
         return _env(self.asterisk.ami_secret_env, "kcc-demo-secret")
+
+    def session_secret(self) -> bytes:
+        """The key that MACs session records in Redis (same on every instance)."""
+        return _env(self.auth.session_secret_env, "kcc-demo-session-secret").encode()
 
     def database_dsn(self) -> str:
         return os.environ.get(self.database.dsn_env) or self.database.default_dsn

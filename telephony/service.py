@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import time
@@ -41,6 +42,7 @@ from telephony.events import (
     ResyncCompleted,
 )
 from telephony.live.redis_state import RedisState
+from telephony.login_guard import LoginThrottle, PasswordChecker
 from telephony.logs import setup_logging
 from telephony.metrics import Metrics
 from telephony.model.calls import CallModel
@@ -113,6 +115,9 @@ class KccService:
         self.sessions: Sessions = None  # type: ignore[assignment]
         self._stats_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None
+        self._session_task: asyncio.Task[None] | None = None
+        self.password_checker: PasswordChecker = None  # type: ignore[assignment]
+        self.login_throttle: LoginThrottle = None  # type: ignore[assignment]
         self._pop_tasks: set[asyncio.Task[None]] = set()
         self._consumer: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
@@ -132,7 +137,12 @@ class KccService:
         self.popper = ScreenPopper(self.zaak_source, self.pool, self.config.zaken)
         self.acd = AcdService(self.config, self.link, self.model, self.agents_repo)
         self.sessions = Sessions(self.redis.r, self.config.redis.prefix,
-                                 self.config.acd.session_hours * 3600)
+                                 self.config.acd.session_hours * 3600,
+                                 self.config.session_secret(), self.agents_repo.active_role)
+        self.password_checker = PasswordChecker(self.config.auth)
+        self.login_throttle = LoginThrottle(self.redis.r, self.config.redis.prefix,
+                                            self.config.auth)
+        self._session_task = asyncio.create_task(self._session_ends(), name="session-ends")
         self.bus.subscribe("postgres", self._to_postgres)
         self.bus.subscribe("redis", self._to_redis)
         self.bus.subscribe("acd", self._to_acd)
@@ -163,7 +173,7 @@ class KccService:
         await self.hub.close_all()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
-        for task in (self._stats_task, self._retention_task):
+        for task in (self._stats_task, self._retention_task, self._session_task):
             if task is not None:
                 task.cancel()
         await self.callbacks.stop()
@@ -194,6 +204,32 @@ class KccService:
             await self.redis.close()
         if self.pool is not None:
             await self.pool.close()
+
+    async def _session_ends(self) -> None:
+        """Close this instance's WebSockets of sessions ended anywhere (any instance's
+        logout, deactivation or role change), within a Redis round trip."""
+        assert self.redis is not None
+        while True:
+            pubsub = self.redis.r.pubsub()
+            try:
+                await pubsub.subscribe(self.sessions.channel)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        ended = json.loads(message["data"])
+                        login, sid = str(ended["login"]), ended.get("sid")
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    await self.hub.end_sessions(login, sid if isinstance(sid, str) else None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("session-ended subscription lost; resubscribing", exc_info=True)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
 
     # -- AMI -> model -> bus -------------------------------------------------------
     async def _consume(self) -> None:
