@@ -15,7 +15,8 @@ from typing import Any
 import asyncpg
 
 ACTIONS = ("greeting", "details", "search", "contact_registered", "callback_requested",
-           "log_query", "retention_purge")
+           "log_query", "retention_purge", "callback_note_read", "callback_note_closed",
+           "ivr_zaak_status")
 # Migration 0012's floor: the database refuses to purge anything younger.
 MIN_RETENTION_DAYS = 30
 
@@ -58,6 +59,19 @@ class ProcessingLog:
                    klant_ref, source)
                SELECT $1, $2, $3, $4, $5, ref, $7 FROM unnest($6::text[]) AS ref""",
             actor, actor_role, action, purpose, call_id, klant_refs, source)
+
+    async def record_sources(self, *, actor: str, actor_role: str, action: str, purpose: str,
+                             sources: list[str], call_id: str = "") -> None:
+        """One entry per source record (e.g. ``terugbelnotitie:17``) in one statement:
+        for personal data that is not a klant's (a note's number and question)."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown processing action {action!r}")
+        if not sources:
+            return
+        await self.pool.execute(
+            """INSERT INTO processing_log (actor, actor_role, action, purpose, call_id, source)
+               SELECT $1, $2, $3, $4, $5, src FROM unnest($6::text[]) AS src""",
+            actor, actor_role, action, purpose, call_id, sources)
 
     async def purge(self, retention_days: int, *, actor: str = "kcc-retention") -> int:
         """Delete entries older than the retention term; return how many.
