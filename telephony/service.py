@@ -49,7 +49,7 @@ from telephony.model.calls import CallModel
 from telephony.reports.board import LiveBoard
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
-from telephony.zaken.ivr_status import PostgresZaakStatus
+from telephony.zaken.ivr_status import PostgresZaakGate, PostgresZaakStatus
 from telephony.zaken.popper import ScreenPopper
 from telephony.zaken.sources import make_source
 
@@ -133,6 +133,9 @@ class KccService:
         await self.redis.ping()
         self.agents_repo = AgentRepository(self.pool)
         self.zaak_status.pool = self.pool
+        self.ivr.deps.zaak_gate = PostgresZaakGate(
+            self.pool, self.config.ivr.zaak_tries_per_number_per_day,
+            self.config.zaken.purpose)
         self.zaak_source = make_source(self.pool, self.config.zaken)
         self.popper = ScreenPopper(self.zaak_source, self.pool, self.config.zaken)
         self.acd = AcdService(self.config, self.link, self.model, self.agents_repo)

@@ -16,6 +16,8 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 from harness import Harness, _test_config, hangup_all  # noqa: E402
 
+from tests.ivr.conftest import ami  # noqa: E402, F401  (the IVR tests' AMI fixture)
+
 # kcc_config and sandbox: tests/conftest.py
 
 
