@@ -58,6 +58,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_db_roles(args: argparse.Namespace) -> int:
+    from telephony.store.roles import ensure_roles
+
+    asyncio.run(ensure_roles(args.admin_dsn, args.owner, args.app))
+    print(f"roles {args.owner} (migrations, owns the tables) and {args.app} (application) "
+          "exist")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=DEFAULT_CONFIG)
     p.add_argument("--out", required=True, help="directory to write the .conf files to")
     p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser("db-roles", help="create the migrations and application database "
+                                        "roles (demo/test; production: your DBA)")
+    p.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--owner", default="kcc_owner")
+    p.add_argument("--app", default="kcc_app")
+    p.set_defaults(func=_cmd_db_roles)
 
     from telephony.acd.cli import register as register_agents
 

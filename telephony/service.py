@@ -127,7 +127,8 @@ class KccService:
     # -- lifecycle -----------------------------------------------------------------
     async def start(self, *, web_enabled: bool = True) -> None:
         self.pool = await db.connect(self.config.database_dsn(), self.config.database.min_pool,
-                                     self.config.database.max_pool)
+                                     self.config.database.max_pool,
+                                     migrations_dsn=self.config.migrations_dsn())
         self.calls = CallRepository(self.pool, self.config.service.instance_id)
         self.redis = RedisState.from_url(self.config.redis_url(), self.config.redis.prefix)
         await self.redis.ping()

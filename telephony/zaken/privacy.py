@@ -77,23 +77,18 @@ class ProcessingLog:
         """Delete entries older than the retention term; return how many.
 
         The only deletion the append-only trigger lets through (migration 0012): the
-        cutoff is declared in this transaction and must be 30 days back or more. The
-        purge itself is logged, so the log shows its own gaps.
+        cutoff is declared in the purging transaction and must be 30 days back or more.
+        The purge itself is logged, so the log shows its own gaps.
         """
         if retention_days < MIN_RETENTION_DAYS:
             raise ValueError(f"retention must be at least {MIN_RETENTION_DAYS} days")
         cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('kcc.processing_log_purge_before', $1, true)",
-                               cutoff.isoformat())
-            result = await conn.execute("DELETE FROM processing_log WHERE at < $1", cutoff)
-            deleted = int(result.split()[-1])
-            if deleted:
-                await conn.execute(
-                    """INSERT INTO processing_log (actor, actor_role, action, purpose)
-                       VALUES ($1, 'system', 'retention_purge', $2)""",
-                    actor, f"bewaartermijn {retention_days} dagen: {deleted} regels van voor "
-                           f"{cutoff.date().isoformat()} verwijderd")
+        # Migration 0041's SECURITY DEFINER function: the application role has no DELETE
+        # on the log (telephony/store/roles.py), only this bounded purge.
+        deleted = int(await self.pool.fetchval(
+            "SELECT processing_log_purge($1, $2, $3)", cutoff, actor,
+            f"bewaartermijn {retention_days} dagen: {{n}} regels van voor "
+            f"{cutoff.date().isoformat()} verwijderd"))
         return deleted
 
     async def query(self, q: LogQuery) -> list[dict[str, Any]]:
