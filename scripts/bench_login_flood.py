@@ -4,12 +4,14 @@
 One real service instance (HTTP + FastAGI + AMI) on the sandbox Asterisk. ``--calls``
 calls sit in a FastAGI route that sends a ``NOOP`` every 20 ms and times each reply
 (service -> Asterisk -> service): the loop that also serves AMI and every caller's IVR.
-Three phases of ``--seconds`` each, measured in one run:
+Four phases of ``--seconds`` each, measured in one run:
 
 1. quiet: no logins;
 2. flood, guarded: a separate process fires wrong logins (unknown and known logins,
-   ``--flooders`` at once) at ``/api/auth/login`` of this code;
-3. flood, unguarded: the same flood with the guard switched off in-process (scrypt on the
+   ``--flooders`` at once) at ``/api/auth/login`` of this code, from one address;
+3. the same from ``--flooders`` loopback addresses (a botnet: the per-address lockout
+   binds late, the instance-wide bucket of checks per second is what holds);
+4. flood, unguarded: the same flood with the guard switched off in-process (scrypt on the
    event loop, no throttle): what the code did before issue 10.
 
 Printed: p50/p99/max round trip per phase, the ratios to quiet, and the logins per second
@@ -72,16 +74,23 @@ class PacedNoop:
         await agi_command(request, 'SET VARIABLE KCC_ACTION "hangup"')
 
 
-async def flood(url: str, seconds: float, flooders: int) -> None:
-    """The attacker (run in its own process): wrong logins back to back."""
+async def flood(url: str, seconds: float, flooders: int, addresses: int,
+                rate: float) -> None:
+    """The attacker (run in its own process): wrong logins back to back, from one address
+    or, as a botnet would, from ``addresses`` loopback addresses (127.0.1.x)."""
     import aiohttp
 
     counts: collections.Counter[int] = collections.Counter()
     stop = time.monotonic() + seconds
     names = ["anna", "zoe", "mehmet", "sanne", "beheer"]
 
+    gap = flooders / rate if rate > 0 else 0.0  # each flooder's pause between logins
+
     async def one(i: int) -> None:
-        async with aiohttp.ClientSession() as http:
+        await asyncio.sleep(gap * i / flooders)  # spread the flooders over one gap
+        connector = (aiohttp.TCPConnector(local_addr=(f"127.0.1.{i % addresses + 1}", 0))
+                     if addresses > 1 else None)
+        async with aiohttp.ClientSession(connector=connector) as http:
             n = 0
             while time.monotonic() < stop:
                 n += 1
@@ -93,6 +102,8 @@ async def flood(url: str, seconds: float, flooders: int) -> None:
                         await r.read()
                 except (aiohttp.ClientError, TimeoutError):
                     counts[0] += 1
+                if gap:
+                    await asyncio.sleep(gap)
 
     await asyncio.gather(*(one(i) for i in range(flooders)))
     print(json.dumps({str(k): v for k, v in counts.items()}))
@@ -124,13 +135,11 @@ async def phase(service: KccService, route: PacedNoop, seconds: float,
     if flood_args is not None:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--flood", *flood_args, stdout=subprocess.PIPE)
-    t0 = time.monotonic()
     await asyncio.sleep(seconds)
     out = b""
     if proc is not None:
         out, _ = await proc.communicate()
-    elapsed = time.monotonic() - t0
-    rate = (service.password_checker.checked - checked0) / elapsed
+    rate = (service.password_checker.checked - checked0) / seconds
     return list(route.rtts), rate, out.decode().strip()
 
 
@@ -165,9 +174,11 @@ async def main_async(args: argparse.Namespace) -> int:
             raise SystemExit(f"only {route.arrived} of {args.calls} calls reached FastAGI"
                              ) from None
         url = f"http://127.0.0.1:{config.service.http_port}/api/auth/login"
-        fa = [url, str(args.seconds), str(args.flooders)]
+        fa = [url, str(args.seconds), str(args.flooders), "1", str(args.rate)]
+        many = [url, str(args.seconds), str(args.flooders), str(args.flooders), str(args.rate)]
         quiet, _, _ = await phase(service, route, args.seconds, None)
         guarded, g_rate, g_out = await phase(service, route, args.seconds, fa)
+        botnet, b_rate, b_out = await phase(service, route, args.seconds, many)
         unguard(service)
         old, o_rate, o_out = await phase(service, route, args.seconds, fa)
         route.running = False
@@ -181,19 +192,23 @@ async def main_async(args: argparse.Namespace) -> int:
                 f"(p99 x{pct(v, 99) / pct(quiet, 99):.1f} of quiet)")
 
     print(f"FastAGI NOOP round trip, {args.calls} calls, one NOOP per {args.pace * 1000:.0f} ms"
-          f" each, {args.seconds:.0f} s per phase, {args.flooders} flooders:")
+          f" each, {args.seconds:.0f} s per phase, {args.flooders} flooders offering "
+          f"{args.rate:.0f} wrong logins/s:")
     print(line("quiet", quiet))
     print(line("flood, guarded", guarded))
+    print(line(f"flood from {args.flooders} addrs", botnet))
     print(line("flood, unguarded (old)", old))
-    print(f"logins/s reaching a password check: guarded {g_rate:.1f}, unguarded {o_rate:.1f}")
-    print(f"flood replies by status: guarded {g_out}; unguarded {o_out}")
+    print(f"logins/s reaching a password check: guarded {g_rate:.1f} (one address), "
+          f"{b_rate:.1f} ({args.flooders} addresses), unguarded {o_rate:.1f}")
+    print(f"flood replies by status: guarded {g_out}; {args.flooders} addresses {b_out}; "
+          f"unguarded {o_out}")
     return 0
 
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--flood":
         url, seconds, flooders = sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-        asyncio.run(flood(url, seconds, flooders))
+        asyncio.run(flood(url, seconds, flooders, int(sys.argv[5]), float(sys.argv[6])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", required=True)
@@ -201,6 +216,8 @@ def main() -> int:
     parser.add_argument("--pace", type=float, default=0.02)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--flooders", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=300.0,
+                        help="wrong logins per second the flood offers (0: as fast as it can)")
     parser.add_argument("--database", default=(os.environ.get("KCC_TEST_DATABASE") or "kcc")
                         + "_bench_login")
     return asyncio.run(main_async(parser.parse_args()))
