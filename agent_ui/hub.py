@@ -94,6 +94,16 @@ class Hub:
                 await ws.close()
 
 
+_closing: set[asyncio.Task[Any]] = set()
+
+
+def _close_later(ws: web.WebSocketResponse, why: bytes) -> None:
+    """From a timer callback: close ``ws`` in a task kept referenced until done."""
+    task = asyncio.ensure_future(ws.close(code=4401, message=why))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
 async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     service = request.app[HUB_SERVICE]
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_MESSAGE)
@@ -119,7 +129,7 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     # must not keep a live feed of pops).
     expiry = asyncio.get_running_loop().call_later(
         max(0.0, float(who.get("exp", time.time() + 86400)) - time.time()),
-        lambda: asyncio.ensure_future(ws.close(code=4401, message=b"session expired")))
+        _close_later, ws, b"session expired")
     try:
         await ws.send_json({"type": "hello", "login": login, "role": role,
                             "state": service.acd.state_of(login)})

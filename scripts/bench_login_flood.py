@@ -14,8 +14,9 @@ Four phases of ``--seconds`` each, measured in one run:
 4. flood, unguarded: the same flood with the guard switched off in-process (scrypt on the
    event loop, no throttle): what the code did before issue 10.
 
-Printed: p50/p99/max round trip per phase, the ratios to quiet, and the logins per second
-that reached a password check in each flood.
+Printed: p50/p99/max round trip per phase, the ratios to quiet, the service's own
+event-loop lag (how late a 5 ms sleep wakes), and the logins per second that reached a
+password check in each flood.
 
     KCC_DEMO=1 KCC_SANDBOX_DIR=/var/lib/kcc-telefonie/sandbox-secauth \\
         .venv/bin/python scripts/bench_login_flood.py --config /work/cfg/secauth.toml
@@ -127,9 +128,24 @@ def unguard(service: KccService) -> None:
     service.login_throttle.failed = nothing  # type: ignore[method-assign]
 
 
-async def phase(service: KccService, route: PacedNoop, seconds: float,
-                flood_args: list[str] | None) -> tuple[list[float], float, str]:
+class LoopLag:
+    """How late a 5 ms sleep wakes up: the service's own event loop, apart from Asterisk
+    and the FastAGI socket (tells a blocked loop from a busy machine)."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+
+    async def run(self) -> None:
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.005)
+            self.lags.append(max(0.0, (time.perf_counter() - t0) * 1000 - 5))
+
+
+async def phase(service: KccService, route: PacedNoop, lag: LoopLag, seconds: float,
+                flood_args: list[str] | None) -> tuple[list[float], list[float], float, str]:
     route.rtts.clear()
+    lag.lags.clear()
     checked0 = service.password_checker.checked
     proc = None
     if flood_args is not None:
@@ -140,7 +156,7 @@ async def phase(service: KccService, route: PacedNoop, seconds: float,
     if proc is not None:
         out, _ = await proc.communicate()
     rate = (service.password_checker.checked - checked0) / seconds
-    return list(route.rtts), rate, out.decode().strip()
+    return list(route.rtts), list(lag.lags), rate, out.decode().strip()
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -176,28 +192,32 @@ async def main_async(args: argparse.Namespace) -> int:
         url = f"http://127.0.0.1:{config.service.http_port}/api/auth/login"
         fa = [url, str(args.seconds), str(args.flooders), "1", str(args.rate)]
         many = [url, str(args.seconds), str(args.flooders), str(args.flooders), str(args.rate)]
-        quiet, _, _ = await phase(service, route, args.seconds, None)
-        guarded, g_rate, g_out = await phase(service, route, args.seconds, fa)
-        botnet, b_rate, b_out = await phase(service, route, args.seconds, many)
+        lag = LoopLag()
+        lag_task = asyncio.create_task(lag.run())
+        quiet, q_lag, _, _ = await phase(service, route, lag, args.seconds, None)
+        guarded, g_lag, g_rate, g_out = await phase(service, route, lag, args.seconds, fa)
+        botnet, b_lag, b_rate, b_out = await phase(service, route, lag, args.seconds, many)
         unguard(service)
-        old, o_rate, o_out = await phase(service, route, args.seconds, fa)
+        old, o_lag, o_rate, o_out = await phase(service, route, lag, args.seconds, fa)
+        lag_task.cancel()
         route.running = False
     finally:
         await asyncio.sleep(0.5)
         await service.stop()
 
-    def line(name: str, v: list[float]) -> str:
+    def line(name: str, v: list[float], lags: list[float]) -> str:
         return (f"{name:<22} n={len(v):5d} p50={statistics.median(v):7.2f} ms "
                 f"p99={pct(v, 99):7.2f} ms max={max(v):7.2f} ms "
-                f"(p99 x{pct(v, 99) / pct(quiet, 99):.1f} of quiet)")
+                f"(p99 x{pct(v, 99) / pct(quiet, 99):.1f} of quiet); "
+                f"loop lag p99={pct(lags, 99):6.2f} ms max={max(lags):6.2f} ms")
 
     print(f"FastAGI NOOP round trip, {args.calls} calls, one NOOP per {args.pace * 1000:.0f} ms"
           f" each, {args.seconds:.0f} s per phase, {args.flooders} flooders offering "
           f"{args.rate:.0f} wrong logins/s:")
-    print(line("quiet", quiet))
-    print(line("flood, guarded", guarded))
-    print(line(f"flood from {args.flooders} addrs", botnet))
-    print(line("flood, unguarded (old)", old))
+    print(line("quiet", quiet, q_lag))
+    print(line("flood, guarded", guarded, g_lag))
+    print(line(f"flood from {args.flooders} addrs", botnet, b_lag))
+    print(line("flood, unguarded (old)", old, o_lag))
     print(f"logins/s reaching a password check: guarded {g_rate:.1f} (one address), "
           f"{b_rate:.1f} ({args.flooders} addresses), unguarded {o_rate:.1f}")
     print(f"flood replies by status: guarded {g_out}; {args.flooders} addresses {b_out}; "

@@ -144,6 +144,8 @@ class KccService:
                                  self.config.acd.session_hours * 3600,
                                  self.config.session_secret(), self.agents_repo.active_role)
         self.password_checker = PasswordChecker(self.config.auth)
+        # Made now, so the first unknown login costs one scrypt like every other login.
+        await self.password_checker.dummy_hash()
         self.login_throttle = LoginThrottle(self.redis.r, self.config.redis.prefix,
                                             self.config.auth)
         self._session_task = asyncio.create_task(self._session_ends(), name="session-ends")
