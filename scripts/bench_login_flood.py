@@ -18,8 +18,8 @@ Printed: p50/p99/max round trip per phase, the ratios to quiet, the service's ow
 event-loop lag (how late a 5 ms sleep wakes), and the logins per second that reached a
 password check in each flood.
 
-    KCC_DEMO=1 KCC_SANDBOX_DIR=/var/lib/kcc-telefonie/sandbox-secauth \\
-        .venv/bin/python scripts/bench_login_flood.py --config /work/cfg/secauth.toml
+    KCC_DEMO=1 KCC_SANDBOX_DIR=/var/lib/kcc-telefonie/sandbox-b \\
+        .venv/bin/python scripts/bench_login_flood.py --config /tmp/kcc-b/kcc.toml
 """
 
 from __future__ import annotations
