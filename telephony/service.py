@@ -179,9 +179,14 @@ class KccService:
         await self.hub.close_all()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
-        for task in (self._stats_task, self._retention_task, self._session_task):
+        for task in (self._stats_task, self._retention_task):
             if task is not None:
                 task.cancel()
+        if self._session_task is not None:
+            # Off Redis before the client closes (its pub/sub connection is in the pool).
+            self._session_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._session_task, 2)
         await self.callbacks.stop()
         await self.board.stop()
         if self.acd is not None:

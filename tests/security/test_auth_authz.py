@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from harness import NAME, wait_for
 
-from tests.security.conftest import base_url, bearer
+from tests.security.auth_harness import (  # noqa: F401
+    NAME,
+    base_url,
+    bearer,
+    svc_fixture,
+    wait_for,
+)
 
 pytestmark = pytest.mark.asterisk
 

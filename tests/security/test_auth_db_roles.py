@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import asyncpg
 import pytest
-from harness import Harness, _test_config
 
 from telephony.store import db
 from telephony.store.roles import ensure_roles
 from telephony.zaken.privacy import ProcessingLog
-from tests.security.conftest import base_url, login
+from tests.security.auth_harness import Harness, _test_config, base_url, login
 from tests.throwaway_db import ADMIN_DSN, drop, dsn_of
 
 pytestmark = pytest.mark.asterisk

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from harness import TEST_DSN
 
 from ivr.selfservice import ZaakStatus
 from telephony.store import db
 from telephony.zaken.ivr_status import PostgresZaakGate
 from tests.ivr.conftest import IvrHarness, ivr_config
 from tests.ivr.test_ivr_asterisk import _queued
+from tests.security.auth_harness import TEST_DSN, ivr_ami_fixture  # noqa: F401
 
 pytestmark = pytest.mark.asterisk
 CALLER_HASH = hashlib.sha256(b"+31612345678").hexdigest()  # IvrHarness.call's number
@@ -63,16 +63,16 @@ async def _tries_today(pool: asyncpg.Pool) -> int:
                                "AND day = current_date", CALLER_HASH) or 0
 
 
-async def test_zaak_guessing_is_limited_per_call_and_logged(ami, kcc_config,
+async def test_zaak_guessing_is_limited_per_call_and_logged(ivr_ami, kcc_config,
                                                             pool):
-    harness, zaken = _harness(kcc_config, ami, pool)
+    harness, zaken = _harness(kcc_config, ivr_ami, pool)
     # A wrong guess, the right one, then a third try in the same call.
     harness.script = {"onderwerp": ["6"], "zelfservice": ["1", "1", "1"],
                       "zaak_number": ["72#", "71#", "73#"],
                       "zaak_postcode": ["2801", "2801", "2801"],
                       "zaak_house_number": ["1#", "1#", "1#"],
                       "after_zaak_status": ["2", "2", "0"]}
-    _, session = await _queued(harness, ami, "140182")
+    _, session = await _queued(harness, ivr_ami, "140182")
     assert zaken.asked == [("72", "2801", "1"), ("71", "2801", "1")], \
         "the third try in one call reached the zaak source"
     assert [c.outcome for c in session.contacts] == ["not_found", "answered", "refused"]
@@ -84,15 +84,15 @@ async def test_zaak_guessing_is_limited_per_call_and_logged(ami, kcc_config,
         ("ivr", "k-71", ["71"])]
 
 
-async def test_zaak_guessing_is_limited_per_number_per_day(ami, kcc_config,
+async def test_zaak_guessing_is_limited_per_number_per_day(ivr_ami, kcc_config,
                                                            pool):
     # Earlier calls today from this number used up the daily tries.
     await pool.execute("INSERT INTO ivr_zaak_attempts VALUES ($1, current_date, $2)",
                        CALLER_HASH, PER_DAY)
-    harness, zaken = _harness(kcc_config, ami, pool)
+    harness, zaken = _harness(kcc_config, ivr_ami, pool)
     harness.script = {"onderwerp": ["6"], "zelfservice": ["1"], "zaak_number": ["71#"],
                       "zaak_postcode": ["2801"], "zaak_house_number": ["1#"],
                       "after_zaak_status": ["0"]}
-    _, session = await _queued(harness, ami, "140182")
+    _, session = await _queued(harness, ivr_ami, "140182")
     assert zaken.asked == [], "a try past the daily limit reached the zaak source"
     assert [c.outcome for c in session.contacts] == ["refused"]

@@ -12,7 +12,7 @@ import threading
 import aiohttp
 import pytest
 
-from tests.security.conftest import base_url, login
+from tests.security.auth_harness import base_url, login, svc_fixture  # noqa: F401
 
 pytestmark = pytest.mark.asterisk
 

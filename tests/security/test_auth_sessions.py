@@ -13,7 +13,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from telephony.auth import Sessions
-from tests.security.conftest import base_url, bearer, login
+from tests.security.auth_harness import base_url, bearer, login, svc_fixture  # noqa: F401
 
 pytestmark = pytest.mark.asterisk
 CLOSE_WITHIN = 1.0  # seconds: the bound
