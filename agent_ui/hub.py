@@ -41,6 +41,7 @@ class Hub:
     def __init__(self) -> None:
         self.by_login: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self.supervisors: set[web.WebSocketResponse] = set()
+        self.sid_of: dict[web.WebSocketResponse, str] = {}
         self.sent = 0
 
     async def send_to_agent(self, login: str, message: dict[str, Any]) -> int:
@@ -63,8 +64,9 @@ class Hub:
         self.sent += sent
         return sent
 
-    def add(self, login: str, role: str, ws: web.WebSocketResponse) -> None:
+    def add(self, login: str, role: str, ws: web.WebSocketResponse, sid: str = "") -> None:
         self.by_login[login].add(ws)
+        self.sid_of[ws] = sid
         if role in SUPERVISOR_ROLES:
             self.supervisors.add(ws)
 
@@ -73,11 +75,33 @@ class Hub:
         if not self.by_login.get(login):
             self.by_login.pop(login, None)
         self.supervisors.discard(ws)
+        self.sid_of.pop(ws, None)
+
+    async def end_sessions(self, login: str, sid: str | None = None) -> int:
+        """Close ``login``'s sockets: all of them, or those of session ``sid`` only
+        (a logout ends that session; deactivation and a role change end all)."""
+        doomed = [ws for ws in list(self.by_login.get(login, ()))
+                  if sid is None or self.sid_of.get(ws) == sid]
+        for ws in doomed:
+            self.supervisors.discard(ws)
+            with contextlib.suppress(Exception):
+                await ws.close(code=4401, message=b"session ended")
+        return len(doomed)
 
     async def close_all(self) -> None:
         for sockets in list(self.by_login.values()):
             for ws in list(sockets):
                 await ws.close()
+
+
+_closing: set[asyncio.Task[Any]] = set()
+
+
+def _close_later(ws: web.WebSocketResponse, why: bytes) -> None:
+    """From a timer callback: close ``ws`` in a task kept referenced until done."""
+    task = asyncio.ensure_future(ws.close(code=4401, message=why))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 async def ws_handler(request: web.Request) -> web.WebSocketResponse:
@@ -100,7 +124,12 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
         await ws.close(code=4401, message=b"unauthorised")
         return ws
     login, role = who["login"], who["role"]
-    service.hub.add(login, role, ws)
+    service.hub.add(login, role, ws, who.get("sid", ""))
+    # The session's expiry closes the socket too (a token that stopped working for HTTP
+    # must not keep a live feed of pops).
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, float(who.get("exp", time.time() + 86400)) - time.time()),
+        _close_later, ws, b"session expired")
     try:
         await ws.send_json({"type": "hello", "login": login, "role": role,
                             "state": service.acd.state_of(login)})
@@ -111,6 +140,7 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
                 continue
             await ws.send_json(await _command(service, login, msg.data))
     finally:
+        expiry.cancel()
         service.hub.remove(login, ws)
     return ws
 

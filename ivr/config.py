@@ -131,6 +131,9 @@ class Texts(_Strict):
     zaak_not_found: Text = {
         "nl": "Wij kunnen deze zaak met deze gegevens niet vinden.",
         "en": "We cannot find this case with these details."}
+    zaak_too_many: Text = {
+        "nl": "U heeft te vaak een zaak opgevraagd. Een medewerker helpt u graag verder.",
+        "en": "You have asked for a case too often. An agent will gladly help you."}
     after_service: Text = {
         "nl": "Kies 1 om te herhalen, 2 voor het vorige menu, of 0 voor een medewerker.",
         "en": "Press 1 to repeat, 2 for the previous menu, or 0 for an agent."}
@@ -151,6 +154,11 @@ class IvrConfig(_Strict):
     language_key: OptionKey = "9"
     ask_language: bool = True
     max_digits: int = Field(default=16, ge=4, le=32)  # zaaknummer and the like
+    # Zaak status lookups (zaaknummer + postcode digits + house number can be guessed):
+    # at most this many per call, and per caller number per day (all anonymous callers
+    # share one daily count). Past either, the caller hears zaak_too_many.
+    zaak_tries_per_call: int = Field(default=3, ge=1, le=20)
+    zaak_tries_per_number_per_day: int = Field(default=6, ge=1, le=1000)
     # Seconds of caller speech recorded at a speech menu, and silence that ends it.
     record_seconds: int = Field(default=4, ge=1, le=20)
     record_silence: int = Field(default=2, ge=1, le=10)

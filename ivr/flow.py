@@ -34,7 +34,14 @@ from ivr.channel import Channel
 from ivr.config import Lang, Menu
 from ivr.hours import OpenStatus, load_zone
 from ivr.numbers_nl import say_date
-from ivr.selfservice import NoZaken, ZaakSource, hours_sentences, when_text
+from ivr.selfservice import (
+    MemoryZaakGate,
+    NoZaken,
+    ZaakGate,
+    ZaakSource,
+    hours_sentences,
+    when_text,
+)
 from ivr.session import IvrSession, clean
 from ivr.speaker import Speaker, pick
 from ivr.speech import SpeechRecognizer, match_subject
@@ -57,6 +64,8 @@ class IvrDeps:
     speaker: Speaker
     calamity: CalamitySource = field(default_factory=StaticCalamity)
     zaken: ZaakSource = field(default_factory=NoZaken)
+    # Per-number daily limit and the processing log of zaak status disclosures.
+    zaak_gate: ZaakGate | None = None
     speech: SpeechRecognizer | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     listeners: list[Listener] = field(default_factory=list)
@@ -79,6 +88,7 @@ class IvrFlow:
         self.chan = chan
         self.session = session
         self.lang: Lang = deps.config.kcc.default_language
+        self.zaak_tries = 0
 
     # ------------------------------------------------------------------ helpers
     async def _emit(self, kind: str, where: str) -> None:
@@ -349,6 +359,11 @@ class IvrFlow:
         m = next(m for m in self.deps.config.municipalities if m.id == self.session.municipality)
         return [await self.text("address", name=m.name, address=m.address or m.name)]
 
+    def _zaak_gate(self) -> ZaakGate:
+        if self.deps.zaak_gate is None:
+            self.deps.zaak_gate = MemoryZaakGate(self.ivr.zaak_tries_per_number_per_day)
+        return self.deps.zaak_gate
+
     async def zaak_status(self) -> tuple[list[str], str]:
         zaak = await self.read("zaak_number", self.ivr.max_digits)
         postcode = await self.read("zaak_postcode", 4)
@@ -360,12 +375,24 @@ class IvrFlow:
         status = None
         outcome = "not_found"
         if zaak and len(postcode) == 4 and house:
+            # Guessing is limited: per call, then per caller number per day (checked
+            # before the lookup, so a refused try learns nothing).
+            self.zaak_tries += 1
+            gate = self._zaak_gate()
+            if (self.zaak_tries > self.ivr.zaak_tries_per_call
+                    or not await gate.allow(self.session.caller_number)):
+                self.session.step("zaak_status", "", "dtmf", "too_many")
+                return [await self.text("zaak_too_many")], "refused"
             try:
                 status = await asyncio.wait_for(
                     self.deps.zaken.zaak_status(zaak, postcode, house), ZAAK_LOOKUP_TIMEOUT)
+                if status is not None:
+                    # On the processing log before the caller hears it: no trace, no data.
+                    await gate.disclosed(self.session.linkedid or self.session.uniqueid,
+                                         status)
             except Exception as exc:
                 log.warning("zaak status lookup failed: %s", type(exc).__name__)
-                outcome = "error"
+                status, outcome = None, "error"
         if status is None:
             return [await self.text("zaak_not_found")], outcome
         text = status.status_en if self.lang == "en" and status.status_en else status.status_nl

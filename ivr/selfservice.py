@@ -27,6 +27,32 @@ class ZaakStatus:
     status_nl: str  # e.g. "in behandeling"
     status_en: str = ""
     expected_end: date | None = None
+    klant_ref: str = ""  # whose zaak: for the processing log, never spoken
+
+
+class ZaakGate(Protocol):
+    """Limits zaak status lookups per caller number per day and records disclosures."""
+
+    async def allow(self, caller_number: str) -> bool: ...
+
+    async def disclosed(self, call_id: str, status: ZaakStatus) -> None: ...
+
+
+class MemoryZaakGate:
+    """One process's daily counts and no log: for an IVR without a database (tests, the
+    IVR alone). The service wires the PostgreSQL gate (telephony/zaken/ivr_status.py)."""
+
+    def __init__(self, per_day: int) -> None:
+        self.per_day = per_day
+        self.counts: dict[tuple[str, date], int] = {}
+
+    async def allow(self, caller_number: str) -> bool:
+        key = (caller_number or "anonymous", date.today())
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key] <= self.per_day
+
+    async def disclosed(self, call_id: str, status: ZaakStatus) -> None:
+        return None
 
 
 class ZaakSource(Protocol):

@@ -1,64 +1,156 @@
 """Who is calling the API: bearer tokens for agents, supervisors, admins.
 
-A login (``POST /api/auth/login``) checks the scrypt password hash in PostgreSQL and
-issues a random token; Redis keeps ``sha256(token) -> {login, role}`` with a TTL of one
-shift, so every service instance accepts it and a leaked Redis dump holds no usable
-token. Browsers send it as ``Authorization: Bearer``; the WebSocket sends it as its first
+A login (``POST /api/auth/login``, throttled by ``login_guard.py``) checks the scrypt
+password hash in PostgreSQL and issues a random token. Redis keeps
+``sha256(token) -> {login, exp, mac}`` with a TTL of one shift, so every service instance
+accepts it and a leaked Redis dump holds no usable token.
+
+Redis is not trusted with authority (issue 10, finding 4): the record is MAC'd with a
+server secret (HMAC-SHA256 over the key, login and expiry), so a value written or altered
+by anyone with Redis access is refused, and the role is read from PostgreSQL on every
+request (an inactive agent has no role), never from Redis. Every session of a login is
+indexed (``{p}sessions-of:<login>``) so logout, deactivation and a role change end them,
+and ``{p}session-ended`` tells every instance to close the WebSockets at once.
+
+Browsers send the token as ``Authorization: Bearer``; the WebSocket sends it as its first
 message (never in a URL, which proxies log).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from telephony.acd.agents_repo import AgentRepository, check_password
+from telephony.login_guard import LoginRefused, LoginThrottle, PasswordChecker
 
-# The authenticated agent ({"login", "role"}) on the request, set by the auth middleware.
-AGENT_KEY: web.RequestKey[dict[str, str]] = web.RequestKey("agent", dict)
+# The authenticated agent ({"login", "role", "sid", "exp"}) on the request, set by the
+# auth middleware.
+AGENT_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("agent", dict)
 PUBLIC_PATHS = {"/healthz", "/metrics", "/api/openapi.json", "/api/auth/login", "/ws", "/",
                 "/wallboard", "/reports"}
 PUBLIC_PREFIXES = ("/static/", "/panel")
+RoleOf = Callable[[str], Awaitable[str | None]]
 
 
 class Sessions:
-    def __init__(self, redis: Any, prefix: str, ttl_seconds: int) -> None:
+    """Issue, resolve and end sessions; ``role_of(login)`` answers from PostgreSQL."""
+
+    def __init__(self, redis: Any, prefix: str, ttl_seconds: int, secret: bytes,
+                 role_of: RoleOf) -> None:
         self.r = redis
         self.prefix = prefix
         self.ttl = ttl_seconds
+        self.secret = secret
+        self.role_of = role_of
+        self.channel = f"{prefix}session-ended"
 
-    def _key(self, token: str) -> str:
-        return f"{self.prefix}session:{hashlib.sha256(token.encode()).hexdigest()}"
+    @staticmethod
+    def sid_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
 
-    async def issue(self, login: str, role: str) -> str:
+    def _key(self, sid: str) -> str:
+        return f"{self.prefix}session:{sid}"
+
+    def _index(self, login: str) -> str:
+        return f"{self.prefix}sessions-of:{login}"
+
+    def _mac(self, sid: str, login: str, exp: int) -> str:
+        return hmac.new(self.secret, f"{sid}|{login}|{exp}".encode(), hashlib.sha256).hexdigest()
+
+    async def issue(self, login: str, role: str | None = None, *,
+                    ttl_seconds: int | None = None) -> str:
+        """A new token for ``login``. ``role`` is ignored: it is read from PostgreSQL on
+        every use (kept in the signature for callers that pass it)."""
+        ttl = ttl_seconds or self.ttl
         token = secrets.token_urlsafe(32)
-        await self.r.set(self._key(token), json.dumps({"login": login, "role": role}),
-                         ex=self.ttl)
+        sid = self.sid_of(token)
+        exp = int(time.time()) + ttl
+        record = {"login": login, "exp": exp, "mac": self._mac(sid, login, exp)}
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(self._key(sid), json.dumps(record), ex=ttl)
+        pipe.sadd(self._index(login), sid)
+        pipe.expire(self._index(login), self.ttl + 60)
+        await pipe.execute()
         return token
 
-    async def resolve(self, token: str) -> dict[str, str] | None:
-        if not token or len(token) > 128:
+    async def resolve(self, token: str) -> dict[str, Any] | None:
+        """The session's login, role (from PostgreSQL), sid and expiry; None if not valid."""
+        if not isinstance(token, str) or not token or len(token) > 128:
             return None
-        raw = await self.r.get(self._key(token))
-        return json.loads(raw) if raw else None
+        sid = self.sid_of(token)
+        raw = await self.r.get(self._key(sid))
+        if not raw:
+            return None
+        try:
+            record = json.loads(raw)
+            login, exp, mac = record["login"], int(record["exp"]), record["mac"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(login, str) or not isinstance(mac, str) \
+                or not hmac.compare_digest(mac, self._mac(sid, login, exp)) \
+                or exp <= time.time():
+            return None
+        role = await self.role_of(login)
+        if role is None:  # deactivated or removed
+            return None
+        return {"login": login, "role": role, "sid": sid, "exp": exp}
 
-    async def revoke(self, token: str) -> None:
-        await self.r.delete(self._key(token))
+    async def revoke(self, token: str) -> str | None:
+        """End the session of ``token``; returns its login (None if there was none)."""
+        if not isinstance(token, str) or not token or len(token) > 128:
+            return None
+        sid = self.sid_of(token)
+        raw = await self.r.get(self._key(sid))
+        login = None
+        try:
+            login = json.loads(raw)["login"] if raw else None
+        except (ValueError, KeyError, TypeError):
+            pass
+        pipe = self.r.pipeline(transaction=True)
+        pipe.delete(self._key(sid))
+        if isinstance(login, str):
+            pipe.srem(self._index(login), sid)
+            pipe.publish(self.channel, json.dumps({"login": login, "sid": sid}))
+        await pipe.execute()
+        return login if isinstance(login, str) else None
+
+    async def revoke_all(self, login: str) -> int:
+        """End every session of ``login`` (deactivation, role change); returns how many."""
+        sids = await self.r.smembers(self._index(login))
+        pipe = self.r.pipeline(transaction=True)
+        for sid in sids:
+            pipe.delete(self._key(sid))
+        pipe.delete(self._index(login))
+        pipe.publish(self.channel, json.dumps({"login": login, "sid": None}))
+        await pipe.execute()
+        return len(sids)
 
 
-async def login_with_password(repo: AgentRepository, sessions: Sessions, login: str,
-                              password: str) -> dict[str, str] | None:
-    stored = await repo.password_hash(login)
-    if not stored or not check_password(password, stored):
+async def login_with_password(repo: Any, sessions: Sessions, checker: PasswordChecker,
+                              throttle: LoginThrottle, login: str, password: str,
+                              ip: str) -> dict[str, str] | None:
+    """Check a login; None on a wrong password or unknown login (the same answer and,
+    through the dummy hash, the same time). Raises LoginRefused when locked out or busy:
+    then no password was checked."""
+    locked = await throttle.locked_for(ip, login)
+    if locked:
+        raise LoginRefused("locked", locked)
+    stored = await repo.password_hash(login) if len(login) <= 40 else None
+    if not await checker.check(password[:200], stored):
+        await throttle.failed(ip, login)
         return None
+    await throttle.succeeded(ip, login)
     record = await repo.get(login)
-    assert record is not None
-    return {"token": await sessions.issue(login, record.role), "login": login,
-            "role": record.role}
+    if record is None or not record.active:
+        return None
+    return {"token": await sessions.issue(login), "login": login, "role": record.role}
 
 
 def bearer(request: web.Request) -> str:
@@ -85,7 +177,7 @@ def make_auth_middleware(sessions_getter: Any) -> Any:
     return auth
 
 
-def require_role(request: web.Request, *roles: str) -> dict[str, str]:
+def require_role(request: web.Request, *roles: str) -> dict[str, Any]:
     who = request.get(AGENT_KEY)
     if who is None:
         raise web.HTTPUnauthorized()

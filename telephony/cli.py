@@ -66,6 +66,15 @@ def _cmd_make_cert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_db_roles(args: argparse.Namespace) -> int:
+    from telephony.store.roles import ensure_roles
+
+    asyncio.run(ensure_roles(args.admin_dsn, args.owner, args.app))
+    print(f"roles {args.owner} (migrations, owns the tables) and {args.app} (application) "
+          "exist")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="directory for kcc-demo.crt/.key")
     p.add_argument("--hostname", default="localhost")
     p.set_defaults(func=_cmd_make_cert)
+    p = sub.add_parser("db-roles", help="create the migrations and application database "
+                                        "roles (demo/test; production: your DBA)")
+    p.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--owner", default="kcc_owner")
+    p.add_argument("--app", default="kcc_app")
+    p.set_defaults(func=_cmd_db_roles)
 
     from telephony.acd.cli import register as register_agents
 

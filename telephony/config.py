@@ -29,6 +29,7 @@ from pydantic import (
 from ivr.config import IvrConfig, reference_problems
 from ivr.hours import WEEKDAYS as WEEKDAYS  # re-exported: it used to be defined here
 from ivr.hours import Hours
+from telephony.auth_config import AuthConfig
 from telephony.callbacks.config import CallbacksConfig
 from telephony.reports.config import SupervisorConfig
 from telephony.toml_lines import find_line, line_index
@@ -180,6 +181,11 @@ class AsteriskSection(_Strict):
 class DatabaseSection(_Strict):
     dsn_env: str = "KCC_DATABASE_URL"
     default_dsn: str = "postgresql://postgres@127.0.0.1:5432/kcc"
+    # The role that owns the tables and runs the migrations (issue 10, finding 8); the
+    # dsn's role then only gets the rights the service needs (telephony/store/roles.py).
+    # Empty: the dsn's role does both (one role, the old way).
+    migrations_dsn_env: str = "KCC_MIGRATIONS_DATABASE_URL"
+    default_migrations_dsn: str = ""
     min_pool: int = Field(default=1, ge=1)
     max_pool: int = Field(default=10, ge=1)
 
@@ -279,6 +285,7 @@ class Config(_Strict):
     zaken: ZakenConfig = ZakenConfig()
     callbacks: CallbacksConfig = CallbacksConfig()
     supervisor: SupervisorConfig = SupervisorConfig()
+    auth: AuthConfig = AuthConfig()
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Config:
@@ -343,8 +350,16 @@ class Config(_Strict):
     def ami_secret(self) -> str:
         return _env(self.asterisk.ami_secret_env, "kcc-demo-secret")
 
+    def session_secret(self) -> bytes:
+        """The key that MACs session records in Redis (same on every instance)."""
+        return _env(self.auth.session_secret_env, "kcc-demo-session-secret").encode()
+
     def database_dsn(self) -> str:
         return os.environ.get(self.database.dsn_env) or self.database.default_dsn
+
+    def migrations_dsn(self) -> str | None:
+        return (os.environ.get(self.database.migrations_dsn_env)
+                or self.database.default_migrations_dsn or None)
 
     def redis_url(self) -> str:
         return os.environ.get(self.redis.url_env) or self.redis.default_url

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import time
@@ -41,6 +42,7 @@ from telephony.events import (
     ResyncCompleted,
 )
 from telephony.live.redis_state import RedisState
+from telephony.login_guard import LoginThrottle, PasswordChecker
 from telephony.logs import setup_logging
 from telephony.metrics import Metrics
 from telephony.model.calls import CallModel
@@ -49,7 +51,7 @@ from telephony.reports.board import LiveBoard
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
 from telephony.transport import tls_context
-from telephony.zaken.ivr_status import PostgresZaakStatus
+from telephony.zaken.ivr_status import PostgresZaakGate, PostgresZaakStatus
 from telephony.zaken.popper import ScreenPopper
 from telephony.zaken.sources import make_source
 
@@ -118,6 +120,9 @@ class KccService:
         self._stats_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None
         self.report_aggregates: AggregateJob | None = None
+        self._session_task: asyncio.Task[None] | None = None
+        self.password_checker: PasswordChecker = None  # type: ignore[assignment]
+        self.login_throttle: LoginThrottle = None  # type: ignore[assignment]
         self._pop_tasks: set[asyncio.Task[None]] = set()
         self._consumer: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
@@ -127,17 +132,28 @@ class KccService:
     # -- lifecycle -----------------------------------------------------------------
     async def start(self, *, web_enabled: bool = True) -> None:
         self.pool = await db.connect(self.config.database_dsn(), self.config.database.min_pool,
-                                     self.config.database.max_pool)
+                                     self.config.database.max_pool,
+                                     migrations_dsn=self.config.migrations_dsn())
         self.calls = CallRepository(self.pool, self.config.service.instance_id)
         self.redis = RedisState.from_url(self.config.redis_url(), self.config.redis.prefix)
         await self.redis.ping()
         self.agents_repo = AgentRepository(self.pool)
         self.zaak_status.pool = self.pool
+        self.ivr.deps.zaak_gate = PostgresZaakGate(
+            self.pool, self.config.ivr.zaak_tries_per_number_per_day,
+            self.config.zaken.purpose)
         self.zaak_source = make_source(self.pool, self.config.zaken)
         self.popper = ScreenPopper(self.zaak_source, self.pool, self.config.zaken)
         self.acd = AcdService(self.config, self.link, self.model, self.agents_repo)
         self.sessions = Sessions(self.redis.r, self.config.redis.prefix,
-                                 self.config.acd.session_hours * 3600)
+                                 self.config.acd.session_hours * 3600,
+                                 self.config.session_secret(), self.agents_repo.active_role)
+        self.password_checker = PasswordChecker(self.config.auth)
+        # Made now, so the first unknown login costs one scrypt like every other login.
+        await self.password_checker.dummy_hash()
+        self.login_throttle = LoginThrottle(self.redis.r, self.config.redis.prefix,
+                                            self.config.auth)
+        self._session_task = asyncio.create_task(self._session_ends(), name="session-ends")
         self.bus.subscribe("postgres", self._to_postgres)
         self.bus.subscribe("redis", self._to_redis)
         self.bus.subscribe("acd", self._to_acd)
@@ -176,6 +192,11 @@ class KccService:
         for task in (self._stats_task, self._retention_task):
             if task is not None:
                 task.cancel()
+        if self._session_task is not None:
+            # Off Redis before the client closes (its pub/sub connection is in the pool).
+            self._session_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._session_task, 2)
         await self.callbacks.stop()
         await self.board.stop()
         if self.report_aggregates is not None:
@@ -206,6 +227,32 @@ class KccService:
             await self.redis.close()
         if self.pool is not None:
             await self.pool.close()
+
+    async def _session_ends(self) -> None:
+        """Close this instance's WebSockets of sessions ended anywhere (any instance's
+        logout, deactivation or role change), within a Redis round trip."""
+        assert self.redis is not None
+        while True:
+            pubsub = self.redis.r.pubsub()
+            try:
+                await pubsub.subscribe(self.sessions.channel)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        ended = json.loads(message["data"])
+                        login, sid = str(ended["login"]), ended.get("sid")
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    await self.hub.end_sessions(login, sid if isinstance(sid, str) else None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("session-ended subscription lost; resubscribing", exc_info=True)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
 
     # -- AMI -> model -> bus -------------------------------------------------------
     async def _consume(self) -> None:

@@ -179,6 +179,13 @@ def _install_zaken(app: web.Application, service: KccService) -> None:
 
     app[zaken_api.POP_PUSH_KEY] = push
 
+    def on_call(call_id: str, login: str) -> bool:
+        call = service.model.calls.get(call_id)
+        return (call is not None and call.ended_at is None and bool(login)
+                and call.answered_by == login)
+
+    app[zaken_api.ON_CALL_KEY] = on_call
+
 
 def _install_ivr(app: web.Application, service: KccService) -> None:
     from ivr.api import CALAMITY_KEY, MUNICIPALITIES_KEY

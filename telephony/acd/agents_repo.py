@@ -31,6 +31,21 @@ class AgentError(ValueError):
         self.code = code
 
 
+# An agent's phone is one of the agents' own PJSIP endpoints (agent-<name>, rendered from
+# the agents table) or, in the sandbox, a scripted agent. Nothing else: an admin who could
+# name PJSIP/trunk, PJSIP/<number>@trunk or a Local channel into another context would
+# make the queue dial out through the trunk (toll fraud) or into the IVR.
+ENDPOINT = re.compile(r"^(PJSIP/agent-[a-z][a-z0-9_-]{0,39}|Local/[a-z][a-z0-9_-]{0,39}"
+                      r"@kcc-test-agent(-[a-z]{1,20})?)$")
+
+
+def check_endpoint(endpoint: object) -> str:
+    if not isinstance(endpoint, str) or not ENDPOINT.match(endpoint):
+        raise AgentError("bad_endpoint", "endpoint must be PJSIP/agent-<name> (an agent's "
+                                         "own phone), never the trunk or another context")
+    return endpoint
+
+
 def hash_password(password: str) -> str:
     if not 8 <= len(password) <= 200:
         raise AgentError("bad_password", "password must be 8 to 200 characters")
@@ -96,9 +111,7 @@ class AgentRepository:
             raise AgentError("bad_role", f"role must be one of {', '.join(ROLES)}")
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
             raise AgentError("bad_name", "name must be 1 to 120 characters")
-        if not isinstance(endpoint, str) or not re.fullmatch(r"(PJSIP|Local)/[\w@.-]{1,80}",
-                                                             endpoint):
-            raise AgentError("bad_endpoint", "endpoint must look like PJSIP/agent-anna")
+        check_endpoint(endpoint)
         hashed = hash_password(password) if password else ""
         async with self.pool.acquire() as conn, conn.transaction():
             try:
@@ -143,6 +156,21 @@ class AgentRepository:
             return None
         return await self.pool.fetchval(
             "SELECT password_hash FROM agents WHERE login = $1 AND active", login)
+
+    async def active_role(self, login: str) -> str | None:
+        """The role of an active agent; None when unknown or deactivated. Sessions ask
+        this on every request, so a role lives in PostgreSQL only."""
+        if not isinstance(login, str) or not LOGIN.match(login):
+            return None
+        return await self.pool.fetchval(
+            "SELECT role FROM agents WHERE login = $1 AND active", login)
+
+    async def set_role(self, login: str, role: str) -> bool:
+        if role not in ROLES:
+            raise AgentError("bad_role", f"role must be one of {', '.join(ROLES)}")
+        result = await self.pool.execute(
+            "UPDATE agents SET role = $2, updated_at = now() WHERE login = $1", login, role)
+        return result.endswith(" 1")
 
     async def all(self) -> list[AgentRecord]:
         rows = await self.pool.fetch("SELECT * FROM agents ORDER BY login")

@@ -17,7 +17,8 @@ from aiohttp import web
 from telephony.acd.agents_repo import LOGIN, AgentError, validate_skills
 from telephony.acd.transfer import transfer
 from telephony.ami.link import AmiError, AmiUnavailable
-from telephony.auth import bearer, login_with_password, require_role
+from telephony.auth import AGENT_KEY, bearer, login_with_password, require_role
+from telephony.login_guard import LoginRefused
 
 if TYPE_CHECKING:
     from telephony.service import KccService
@@ -71,15 +72,36 @@ async def auth_login(request: web.Request) -> web.Response:
     login, password = data.get("login"), data.get("password")
     if not isinstance(login, str) or not isinstance(password, str):
         raise AgentError("bad_request", "login and password are required strings")
-    result = await login_with_password(service.agents_repo, service.sessions, login, password)
+    try:
+        result = await login_with_password(
+            service.agents_repo, service.sessions, service.password_checker,
+            service.login_throttle, login, password, request.remote or "")
+    except LoginRefused as exc:
+        # Locked out or too many checks at once: nothing was checked; say when to retry.
+        response = _error(429, "too_many_attempts" if exc.code == "locked" else "busy",
+                          "too many login attempts; try again later")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if result is None:
         return _error(401, "bad_credentials", "unknown login or wrong password")
     return web.json_response(result)
 
 
 async def auth_logout(request: web.Request) -> web.Response:
-    await request.app[SERVICE_KEY].sessions.revoke(bearer(request))
+    service = request.app[SERVICE_KEY]
+    who = request.get(AGENT_KEY) or {}
+    login = await service.sessions.revoke(bearer(request))
+    if login is not None and who.get("sid"):
+        # This instance at once; the others through the session-ended channel.
+        await service.hub.end_sessions(login, who["sid"])
     return web.json_response({"ok": True})
+
+
+async def end_all_sessions(service: KccService, login: str) -> int:
+    """Deactivation or a role change: every session of ``login`` ends, sockets close."""
+    ended = await service.sessions.revoke_all(login)
+    await service.hub.end_sessions(login)
+    return ended
 
 
 # -- the agent's own state ------------------------------------------------------------------
@@ -178,7 +200,24 @@ async def delete_agent(request: web.Request) -> web.Response:
     if service.acd.state_of(login)["state"] != "logged_out":
         await service.acd.logout(login)
     await service.agents_repo.deactivate(login)
+    await end_all_sessions(service, login)
     return web.json_response({"login": login, "active": False})
+
+
+async def set_role(request: web.Request) -> web.Response:
+    """Admin: change an agent's role; their sessions end (they log in again)."""
+    who = require_role(request, "admin")
+    service = request.app[SERVICE_KEY]
+    login = _login_param(request)
+    role = (await _body(request)).get("role")
+    if not isinstance(role, str):
+        raise AgentError("bad_role", "role is required")
+    if login == who["login"]:
+        raise AgentError("bad_role", "an admin does not change their own role")
+    if not await service.agents_repo.set_role(login, role):
+        raise AgentError("not_found", f"no agent {login}")
+    await end_all_sessions(service, login)
+    return web.json_response({"login": login, "role": role})
 
 
 async def queue_stats(request: web.Request) -> web.Response:
@@ -197,6 +236,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("PUT", "/api/acd/agents/{login}/skills", set_skills),
     ("POST", "/api/acd/agents/{login}/{action}", force_action),
     ("DELETE", "/api/acd/agents/{login}", delete_agent),
+    ("PUT", "/api/acd/agents/{login}/role", set_role),
     ("GET", "/api/queues", queue_stats),
 ]
 
@@ -216,7 +256,9 @@ _LOGIN_PARAM = {"name": "login", "in": "path", "required": True,
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/auth/login": {"post": {"summary": "Log in with login + password; returns a token",
                                  "security": [],
-                                 "responses": _resp("token, login, role", 400, 401)}},
+                                 "responses": {**_resp("token, login, role", 400, 401),
+                                               "429": {"description": "locked out or busy; "
+                                                       "Retry-After says when"}}}},
     "/api/auth/logout": {"post": {"summary": "Revoke the token", "responses": _resp("ok")}},
     "/api/me": {"get": {"summary": "My agent record and live state",
                         "responses": _resp("agent", 401)}},
@@ -243,6 +285,9 @@ OPENAPI_PATHS: dict[str, Any] = {
         "summary": "Replace an agent's skills {queue: level 1..10}; applied live",
         "parameters": [_LOGIN_PARAM], "responses": _resp("skills and state", 400, 401, 403,
                                                          404)}},
+    "/api/acd/agents/{login}/role": {"put": {
+        "summary": "Admin: set an agent's role {role}; every session of theirs ends",
+        "parameters": [_LOGIN_PARAM], "responses": _resp("new role", 400, 401, 403, 404)}},
     "/api/acd/agents/{login}/{action}": {"post": {
         "summary": "Supervisor: force pause {reason} | logout | resume",
         "parameters": [_LOGIN_PARAM, {"name": "action", "in": "path", "required": True,

@@ -39,8 +39,30 @@ def _password(args: argparse.Namespace) -> str | None:
     return None
 
 
+async def _end_sessions(config: Config, login: str) -> None:
+    """The running service's sessions of ``login`` end and its WebSockets close (their
+    tokens already stopped working: the role is read from PostgreSQL on every request)."""
+    import redis.asyncio as aioredis
+
+    from telephony.auth import Sessions
+
+    async def no_role(_login: str) -> None:
+        return None
+
+    client = aioredis.from_url(config.redis_url(), decode_responses=True, socket_timeout=5)
+    try:
+        ended = await Sessions(client, config.redis.prefix, 60, b"", no_role).revoke_all(login)
+        print(f"{ended} session(s) of {login} ended")
+    except (OSError, aioredis.RedisError) as exc:
+        print(f"sessions of {login} not ended in Redis ({type(exc).__name__}); their tokens "
+              "no longer work, open panels close when they reconnect")
+    finally:
+        await client.aclose()
+
+
 async def _run(args: argparse.Namespace, config: Config) -> int:
-    pool = await db.connect(config.database_dsn(), 1, 2)
+    pool = await db.connect(config.database_dsn(), 1, 2,
+                            migrations_dsn=config.migrations_dsn())
     repo = AgentRepository(pool)
     try:
         if args.agents_cmd == "list":
@@ -60,6 +82,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             if not await repo.deactivate(args.login):
                 raise AgentError("not_found", f"no agent {args.login}")
             print(f"{args.login} deactivated (history kept)")
+            await _end_sessions(config, args.login)
     finally:
         await pool.close()
     return 0

@@ -2,7 +2,9 @@
 terugbelnotities, and the callback list.
 
 Any logged-in agent may create both (the acting user is ``request[AGENT_KEY]``, recorded as
-creator); closing a notitie is for anyone in the team it is for. Errors are JSON
+creator); reading and closing a notitie is for its team (agents with that skill), the
+person it is assigned to, its writer, supervisors and admins, and every read is on the
+processing log. Errors are JSON
 ``{"error": {"code", "message"}}``: 400 bad input (with the number's refusal code), 401
 not logged in, 404 unknown notitie, 409 already closed.
 """
@@ -20,10 +22,12 @@ from telephony.auth import require_role
 from telephony.callbacks.destinations import DestinationRefused
 from telephony.callbacks.notes import NotesStore, promise_text, promised_deadline
 from telephony.callbacks.numbers import BadNumber, normalise
+from telephony.zaken.privacy import ProcessingLog
 
 if TYPE_CHECKING:
     from telephony.service import KccService
 
+SEE_ALL = ("supervisor", "admin")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_WINDOW = timedelta(days=60)
 
@@ -159,8 +163,19 @@ async def create_note(request: web.Request) -> web.Response:
     return web.json_response(note, status=201)
 
 
+async def _log_note_reads(service: KccService, who: dict[str, Any], action: str,
+                          notes: list[dict[str, Any]]) -> None:
+    """Each notitie shown holds a citizen's number and question: on the processing log
+    (source ``terugbelnotitie:<id>``), before the data leaves."""
+    if notes:
+        await ProcessingLog(service.pool).record_sources(
+            actor=who["login"], actor_role=who["role"], action=action,
+            purpose=service.config.zaken.purpose,
+            sources=[f"terugbelnotitie:{n['id']}" for n in notes])
+
+
 async def list_notes(request: web.Request) -> web.Response:
-    require_role(request)
+    who = require_role(request)
     which = request.query.get("which", "open")
     if which not in ("open", "due", "overdue"):
         return _error(400, "bad_which", "which must be open, due or overdue")
@@ -168,8 +183,11 @@ async def list_notes(request: web.Request) -> web.Response:
     for value in (team, person):
         if value is not None and not _NAME.match(value):
             return _error(400, "bad_assignee", "team/person must match ^[a-z][a-z0-9_-]*$")
-    notes = await NotesStore(_service(request).pool).listing(
-        which=which, team=team, person=person, now=datetime.now(UTC))
+    service = _service(request)
+    notes = await NotesStore(service.pool).listing(
+        which=which, team=team, person=person, now=datetime.now(UTC), viewer=who["login"],
+        see_all=who["role"] in SEE_ALL)
+    await _log_note_reads(service, who, "callback_note_read", notes)
     return web.json_response({"notes": notes})
 
 
@@ -183,14 +201,16 @@ async def close_note(request: web.Request) -> web.Response:
         result = _text(data, "result", 2000, required=True)
     except _Bad as exc:
         return _error(400, exc.code, str(exc))
-    store = NotesStore(_service(request).pool)
-    note = await store.close(int(raw), result, who["login"])
+    service = _service(request)
+    store = NotesStore(service.pool)
+    see_all = who["role"] in SEE_ALL
+    note = await store.close(int(raw), result, who["login"], see_all=see_all)
     if note is None:
-        exists = await store.pool.fetchval(
-            "SELECT status FROM taken WHERE id = $1 AND soort = 'terugbelnotitie'", int(raw))
-        if exists is None:
-            return _error(404, "not_found", "no such terugbelnotitie")
+        # Unknown and not-yours answer alike: walking the ids learns nothing.
+        if await store.visible_status(int(raw), who["login"], see_all) is None:
+            return _error(404, "not_found", "no such terugbelnotitie for you")
         return _error(409, "closed", "already closed")
+    await _log_note_reads(service, who, "callback_note_closed", [note])
     return web.json_response(note)
 
 

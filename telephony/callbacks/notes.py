@@ -19,6 +19,13 @@ COLS = ("id, uuid::text AS uuid, onderwerp, vraag, telefoonnummer, team, toegewe
         "created_at")
 
 
+# Who may read or close a notitie (issue 10, finding 6): supervisors and admins (see_all),
+# the person it is assigned to, whoever wrote it, and the team it is for: agents with that
+# team (queue) among their skills. Everyone else sees nothing, not even that it exists.
+SCOPE = ("({all}::bool OR toegewezen_aan = {who} OR aangemaakt_door = {who} "
+         "OR team IN (SELECT skill FROM agent_skills WHERE login = {who}))")
+
+
 def promised_deadline(hours: Hours, tz: str, now: datetime, working_days: int) -> datetime:
     """End of the N-th working day after today, in the KCC's timezone."""
     zone = ZoneInfo(tz)
@@ -60,21 +67,32 @@ class NotesStore:
         return _row(row, datetime.now(UTC))
 
     async def listing(self, *, which: str, team: str | None, person: str | None,
-                      now: datetime) -> list[dict[str, Any]]:
-        """which: open (all not closed), due (deadline within a day), overdue."""
+                      now: datetime, viewer: str, see_all: bool) -> list[dict[str, Any]]:
+        """which: open (all not closed), due (deadline within a day), overdue; only the
+        notes ``viewer`` may see (see ``SCOPE``) unless ``see_all``."""
         until = {"open": None, "due": now + timedelta(days=1), "overdue": now}[which]
         rows = await self.pool.fetch(
             f"""SELECT {COLS} FROM taken WHERE soort = '{SOORT}' AND status <> 'afgerond'
                   AND ($1::timestamptz IS NULL OR deadline <= $1)
                   AND ($2::text IS NULL OR team = $2)
                   AND ($3::text IS NULL OR toegewezen_aan = $3)
-                ORDER BY deadline, id LIMIT 500""", until, team, person)
+                  AND {SCOPE.format(all="$5", who="$4")}
+                ORDER BY deadline, id LIMIT 500""", until, team, person, viewer, see_all)
         return [_row(r, now) for r in rows]
 
-    async def close(self, note_id: int, result: str, by: str) -> dict[str, Any] | None:
+    async def close(self, note_id: int, result: str, by: str, *,
+                    see_all: bool) -> dict[str, Any] | None:
         row = await self.pool.fetchrow(
             f"""UPDATE taken SET status = 'afgerond', resultaat = $2, afgerond_door = $3,
                        afgerond_at = now(), updated_at = now()
                  WHERE id = $1 AND soort = '{SOORT}' AND status <> 'afgerond'
-             RETURNING {COLS}""", note_id, result, by)
+                   AND {SCOPE.format(all="$4", who="$3")}
+             RETURNING {COLS}""", note_id, result, by, see_all)
         return _row(row, datetime.now(UTC)) if row else None
+
+    async def visible_status(self, note_id: int, viewer: str, see_all: bool) -> str | None:
+        """The note's status if ``viewer`` may see it; None for unknown and not-yours
+        alike (an id walk learns nothing)."""
+        return await self.pool.fetchval(
+            f"""SELECT status FROM taken WHERE id = $1 AND soort = '{SOORT}'
+                  AND {SCOPE.format(all="$3", who="$2")}""", note_id, viewer, see_all)

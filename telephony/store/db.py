@@ -13,6 +13,8 @@ from importlib import resources
 
 import asyncpg
 
+from telephony.store import roles
+
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x6B6363  # "kcc"
 
@@ -71,7 +73,31 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
     return applied_now
 
 
-async def connect(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def connect(dsn: str, min_size: int = 1, max_size: int = 10,
+                  migrations_dsn: str | None = None) -> asyncpg.Pool:
+    """The service's pool on ``dsn``, after migrating.
+
+    With a ``migrations_dsn`` for another role (issue 10, finding 8), that role creates
+    the database if needed, runs the migrations as the owner of everything, and grants
+    the ``dsn`` role only what it needs (``roles.grant_app``); the pool then logs in as
+    that application role. Without one, ``dsn`` does both (one role, as before).
+    """
+    if migrations_dsn and migrations_dsn != dsn:
+        if roles.database_of(migrations_dsn) != roles.database_of(dsn):
+            raise ValueError("[database] migrations_dsn must name the same database as dsn")
+        await ensure_database(migrations_dsn)
+        owner = await asyncpg.create_pool(migrations_dsn, min_size=1, max_size=1,
+                                          command_timeout=60)
+        try:
+            await migrate(owner)
+            app_role = roles.user_of(dsn)
+            if app_role != roles.user_of(migrations_dsn):
+                async with owner.acquire() as conn:
+                    await roles.grant_app(conn, app_role)
+        finally:
+            await owner.close()
+        return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                         command_timeout=10)
     await ensure_database(dsn)
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
                                      command_timeout=10)

@@ -31,6 +31,7 @@ MAX_DETAILS = 4000
 STEERING: dict[tuple[str, str], str] = {
     ("POST", "/api/acd/agents/{login}/{action}"): "agent.{action}",
     ("PUT", "/api/acd/agents/{login}/skills"): "agent.skills",
+    ("PUT", "/api/acd/agents/{login}/role"): "agent.role",
     ("PUT", "/api/ivr/calamity"): "calamity.on",
     ("DELETE", "/api/ivr/calamity"): "calamity.off",
     ("PUT", "/api/ivr/calamity/{municipality}"): "calamity.on",
@@ -39,7 +40,7 @@ STEERING: dict[tuple[str, str], str] = {
 }
 # The only body fields kept (none of these routes takes personal data or secrets).
 KEPT = ("reason", "skills", "text_nl", "text_en", "active_until", "ids", "from_queue",
-        "to_queue")
+        "to_queue", "role")
 
 
 async def _details(request: web.Request) -> dict[str, Any]:

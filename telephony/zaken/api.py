@@ -49,6 +49,12 @@ PROCESSING_LOG_KEY: web.AppKey[ProcessingLog] = web.AppKey("zaken_processing_log
                                                            ProcessingLog)
 ZAKEN_CONFIG_KEY: web.AppKey[ZakenConfig] = web.AppKey("zaken_config", ZakenConfig)
 POP_PUSH_KEY: web.AppKey[PopPush] = web.AppKey("zaken_pop_push")
+# (call_id, login) -> is ``login`` the agent who answered the live call? Installed by the
+# service from its call model (telephony/web.py). Only that agent may verify the caller
+# and see details (issue 10, finding 6): not every agent the call rang. A zaken app
+# without a live call model (the API alone, its focused tests) has no such check.
+OnCall = Callable[[str, str], bool]
+ON_CALL_KEY: web.AppKey[OnCall] = web.AppKey("zaken_on_call")
 CALL_ID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 AGENT_ROLES = ("agent", "supervisor")
 M = TypeVar("M", bound=BaseModel)
@@ -187,12 +193,32 @@ async def search_klanten(request: web.Request) -> web.StreamResponse:
     return web.json_response({"results": [k.to_dict() for k in results]})
 
 
+def _not_on_call(request: web.Request, call_id: str, login: str) -> bool:
+    on_call = request.app.get(ON_CALL_KEY)
+    return on_call is not None and not on_call(call_id, login)
+
+
+_NOT_ON_CALL = ("not_on_call", "only the agent who answered this call may verify the "
+                               "caller and see details")
+
+
+async def _details_guard(request: web.Request, call_id: str, login: str) -> None:
+    """A verified pop shows details: only to the agent on the call (after a transfer the
+    previous agent's verified pop is closed to them too)."""
+    if _not_on_call(request, call_id, login):
+        state = await request.app[POPPER_KEY].state.get(call_id, login)
+        if state is not None and state.get("verified"):
+            raise _Reject(_error(403, *_NOT_ON_CALL))
+
+
 @_handler
 async def get_pop(request: web.Request) -> web.StreamResponse:
     """The current pop of a call, for the agent it was offered to."""
     agent = _agent(request, AGENT_ROLES)
-    pop = await request.app[POPPER_KEY].rebuild(_call_id(request), agent["login"],
-                                                 agent_role=agent["role"])
+    call_id = _call_id(request)
+    await _details_guard(request, call_id, agent["login"])
+    pop = await request.app[POPPER_KEY].rebuild(call_id, agent["login"],
+                                                agent_role=agent["role"])
     return web.json_response(pop)
 
 
@@ -200,6 +226,7 @@ async def get_pop(request: web.Request) -> web.StreamResponse:
 async def choose_klant(request: web.Request) -> web.StreamResponse:
     agent = _agent(request, AGENT_ROLES)
     call_id = _call_id(request)
+    await _details_guard(request, call_id, agent["login"])
     body = await _body(request, ChooseBody)
     pop = await request.app[POPPER_KEY].choose(call_id, agent["login"], body.klant_ref,
                                                agent_role=agent["role"])
@@ -211,6 +238,8 @@ async def choose_klant(request: web.Request) -> web.StreamResponse:
 async def verify_klant(request: web.Request) -> web.StreamResponse:
     agent = _agent(request, AGENT_ROLES)
     call_id = _call_id(request)
+    if _not_on_call(request, call_id, agent["login"]):
+        raise _Reject(_error(403, *_NOT_ON_CALL))
     body = await _body(request, ChooseBody)
     pop = await request.app[POPPER_KEY].mark_verified(call_id, agent["login"], body.klant_ref,
                                                       agent_role=agent["role"])

@@ -15,7 +15,8 @@ from typing import Any
 import asyncpg
 
 ACTIONS = ("greeting", "details", "search", "contact_registered", "callback_requested",
-           "log_query", "retention_purge")
+           "log_query", "retention_purge", "callback_note_read", "callback_note_closed",
+           "ivr_zaak_status")
 # Migration 0012's floor: the database refuses to purge anything younger.
 MIN_RETENTION_DAYS = 30
 
@@ -59,27 +60,35 @@ class ProcessingLog:
                SELECT $1, $2, $3, $4, $5, ref, $7 FROM unnest($6::text[]) AS ref""",
             actor, actor_role, action, purpose, call_id, klant_refs, source)
 
+    async def record_sources(self, *, actor: str, actor_role: str, action: str, purpose: str,
+                             sources: list[str], call_id: str = "") -> None:
+        """One entry per source record (e.g. ``terugbelnotitie:17``) in one statement:
+        for personal data that is not a klant's (a note's number and question)."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown processing action {action!r}")
+        if not sources:
+            return
+        await self.pool.execute(
+            """INSERT INTO processing_log (actor, actor_role, action, purpose, call_id, source)
+               SELECT $1, $2, $3, $4, $5, src FROM unnest($6::text[]) AS src""",
+            actor, actor_role, action, purpose, call_id, sources)
+
     async def purge(self, retention_days: int, *, actor: str = "kcc-retention") -> int:
         """Delete entries older than the retention term; return how many.
 
         The only deletion the append-only trigger lets through (migration 0012): the
-        cutoff is declared in this transaction and must be 30 days back or more. The
-        purge itself is logged, so the log shows its own gaps.
+        cutoff is declared in the purging transaction and must be 30 days back or more.
+        The purge itself is logged, so the log shows its own gaps.
         """
         if retention_days < MIN_RETENTION_DAYS:
             raise ValueError(f"retention must be at least {MIN_RETENTION_DAYS} days")
         cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('kcc.processing_log_purge_before', $1, true)",
-                               cutoff.isoformat())
-            result = await conn.execute("DELETE FROM processing_log WHERE at < $1", cutoff)
-            deleted = int(result.split()[-1])
-            if deleted:
-                await conn.execute(
-                    """INSERT INTO processing_log (actor, actor_role, action, purpose)
-                       VALUES ($1, 'system', 'retention_purge', $2)""",
-                    actor, f"bewaartermijn {retention_days} dagen: {deleted} regels van voor "
-                           f"{cutoff.date().isoformat()} verwijderd")
+        # Migration 0041's SECURITY DEFINER function: the application role has no DELETE
+        # on the log (telephony/store/roles.py), only this bounded purge.
+        deleted = int(await self.pool.fetchval(
+            "SELECT processing_log_purge($1, $2, $3)", cutoff, actor,
+            f"bewaartermijn {retention_days} dagen: {{n}} regels van voor "
+            f"{cutoff.date().isoformat()} verwijderd"))
         return deleted
 
     async def query(self, q: LogQuery) -> list[dict[str, Any]]:
