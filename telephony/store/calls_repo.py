@@ -111,10 +111,13 @@ class CallRepository:
         return [_row(r) for r in rows]
 
     async def log_agent_state(self, agent: str, queue: str, state: str, reason: str,
-                              at: float) -> None:
+                              at: float, key: str | None = None) -> None:
+        """``key`` makes a replayed write (telephony/store/spool.py) insert once."""
         await self.pool.execute(
-            "INSERT INTO agent_state_log (agent, queue, state, reason, at) "
-            "VALUES ($1, $2, $3, $4, $5)", agent, queue, state, reason, _ts(at))
+            "INSERT INTO agent_state_log (agent, queue, state, reason, at, spool_key) "
+            "VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (spool_key) WHERE spool_key IS NOT NULL DO NOTHING",
+            agent, queue, state, reason, _ts(at), key)
 
 
 def _row(row: asyncpg.Record) -> dict[str, Any]:
