@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telephony.callbacks.config import CallbacksConfig
-from telephony.callbacks.dialer import Dialer
+from telephony.callbacks.dialer import Dialer, DialUncertain
 from telephony.callbacks.policy import next_step, outcome_of
 from telephony.callbacks.store import CallbackStore, Claim
 
@@ -162,16 +162,27 @@ class Dispatcher:
         self._originating.add(claim.id)
         try:
             ok = await self.dialer.dial(claim, linkedid_of(claim.id, claim.attempt))
+        except DialUncertain:
+            # Keep the claim (not released: Asterisk may be dialling). Its lease is
+            # renewed only while the call lives; then maintain() adopts it, records the
+            # AstDB result, or records it lost and retries — never a second dial.
+            return
         except Exception:
             log.exception("callback %s: dial failed", claim.id)
             ok = False
         finally:
             self._originating.discard(claim.id)
-        if ok:
-            await self.store.mark_agent_answered(claim.id, claim.attempt)
-        else:
-            self.active.pop(claim.id, None)
-            await self.store.release(claim.id, claim.attempt, "agent not reached")
+        try:
+            if ok:
+                await self.store.mark_agent_answered(claim.id, claim.attempt)
+            else:
+                self.active.pop(claim.id, None)
+                await self.store.release(claim.id, claim.attempt, "agent not reached")
+        except Exception:
+            # PostgreSQL away: the claim stays "dialling" with a lease that runs out;
+            # maintain() settles it from the live calls and AstDB when it is back.
+            log.exception("callback %s: claim not updated; its lease will settle it",
+                          claim.id)
 
     async def maintain(self) -> None:
         """Renew our leases; adopt or close expired ones; expire passed windows."""
