@@ -95,6 +95,15 @@ class AgentStateChanged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CallRecordCorrected(DomainEvent):
+    """A call already ended turns out to have been cut by an Asterisk shutdown (whose
+    AMI ``Shutdown`` event comes after the hangups): only the record is rewritten."""
+
+    name: ClassVar[str] = "call.corrected"
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ResyncCompleted(DomainEvent):
     """The model was just re-synchronised with Asterisk; these calls are live."""
 
@@ -166,7 +175,10 @@ class EventBus:
                                                    name=f"bus-{name}"))
 
     async def _pump(self, name: str, queue: asyncio.Queue[DomainEvent], handler: Handler) -> None:
-        while True:
+        # Checked each round: Python 3.11's wait_for can swallow a cancel (the inner
+        # awaitable finished at the same moment), and a handler using it would then
+        # keep this loop, and stop(), waiting for ever.
+        while self._started:
             event = await queue.get()
             try:
                 await handler(event)
@@ -187,10 +199,15 @@ class EventBus:
         return {name: q.maxsize for name, q, _ in self._subs}
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
         self._started = False
+        pending = set(self._tasks)
+        for _ in range(50):  # re-cancel: one cancel may be swallowed (see _pump)
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.1)
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("bus pump %s ended with %r", task.get_name(), task.exception())
+        self._tasks.clear()

@@ -34,6 +34,8 @@ from telephony.events import (
     CallAnswered,
     CallEnded,
     CallOffered,
+    CallQueued,
+    CallRecordCorrected,
     CallStarted,
     CallTransferred,
     DomainEvent,
@@ -58,7 +60,9 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_SECONDS = 3600.0
 
 
-RECORD_MOMENTS = (CallStarted, CallAnswered, CallTransferred)
+# CallQueued too: a crash between the queue join and the answer must not leave a row
+# without its queue (the resync cannot see the queue of a call already answered).
+RECORD_MOMENTS = (CallStarted, CallQueued, CallAnswered, CallTransferred)
 
 
 class _StatsEwt:
@@ -103,6 +107,8 @@ class KccService:
         self.asterisk_shutdown_at: float | None = None
         self._shutdown_connects = 0
         self._retention_error: str | None = None
+        self._redis_stale = False
+        self._redis_drops_seen = 0
         self.pool: Any = None
         self.calls: CallRepository | None = None
         self.redis: RedisState | None = None
@@ -197,11 +203,7 @@ class KccService:
         tasks = self.supervisor.tasks
         replay = tasks.get("spool-replay")
         for name in [n for n in tasks if n != "spool-replay"]:
-            entry = tasks.pop(name)
-            if entry.task is not None:
-                entry.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await entry.task
+            await self.supervisor.stop_task(name)
         with contextlib.suppress(TimeoutError):
             await self.bus.drain(timeout=5)
         await self.bus.stop()
@@ -273,7 +275,7 @@ class KccService:
     async def _to_postgres(self, event: DomainEvent) -> None:
         """Every write goes through the RecordWriter: spooled when PostgreSQL is away."""
         write = self.writer.write
-        if isinstance(event, CallEnded):
+        if isinstance(event, CallEnded | CallRecordCorrected):
             await write("call", event.record)
         elif isinstance(event, AgentStateChanged):
             await write("agent_state", {"agent": event.agent, "queue": event.queue,
@@ -287,8 +289,8 @@ class KccService:
             await write("close_orphans", {"live": list(event.live_linkedids),
                                           "reason": "ended while the service was not watching"})
         elif isinstance(event, RECORD_MOMENTS):
-            # Started (a crash leaves a row), answered, transferred: enough to recover
-            # from; offered/queued/hold would be a write per event for nothing, since
+            # Started (a crash leaves a row), queued, answered, transferred: enough to
+            # recover from; offered/hold would be a write per event for nothing, since
             # the full record is written at CallEnded.
             call = self.model.calls.get(event.linkedid)
             if call is not None:
@@ -390,11 +392,28 @@ class KccService:
                                                     "queues": self.stats.all(time.time())})
 
     async def _to_redis(self, event: DomainEvent) -> None:
+        """Live state in Redis. After a failed write (Redis down) the first event that
+        gets through rebuilds the whole live state from the model: what changed while
+        Redis was away is not replayed event by event (live-only view)."""
         assert self.redis is not None
-        if isinstance(event, ResyncCompleted):
+        dropped = self.bus.dropped.get("redis", 0)
+        if dropped != self._redis_drops_seen:  # events skipped: rebuild, do not patch
+            self._redis_drops_seen = dropped
+            self._redis_stale = True
+        try:
+            await self._redis_write(event)
+        except Exception:
+            self._redis_stale = True
+            raise
+        self._redis_stale = False
+
+    async def _redis_write(self, event: DomainEvent) -> None:
+        assert self.redis is not None
+        if isinstance(event, ResyncCompleted) or self._redis_stale:
             await self.redis.replace_all([c.to_record() for c in self.model.calls.values()],
                                          [a.to_dict() for a in self.model.agents.agents.values()])
-            return
+            if isinstance(event, ResyncCompleted):
+                return
         call = self.model.calls.get(event.linkedid) if event.linkedid else None
         agent = None
         if isinstance(event, AgentStateChanged):

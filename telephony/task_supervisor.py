@@ -34,6 +34,7 @@ class Supervised:
     last_error: str | None = None
     failed_at: float | None = None
     running_since: float | None = None
+    stopping: bool = False
     history: list[float] = field(default_factory=list)
 
     def health(self) -> dict[str, Any]:
@@ -61,7 +62,7 @@ class TaskSupervisor:
 
     async def _keep(self, entry: Supervised) -> None:
         backoff = self.min_backoff
-        while True:
+        while not entry.stopping:
             started = time.monotonic()
             entry.running_since = time.time()
             entry.failed_at = None
@@ -72,8 +73,14 @@ class TaskSupervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if entry.stopping:
+                    return
                 entry.last_error = f"{type(exc).__name__}: {exc}"[:300]
                 log.exception("supervised task %s failed; restarting", entry.name)
+            task = asyncio.current_task()
+            if entry.stopping or (task is not None and task.cancelling()):
+                # A cancel the factory swallowed (returned instead): stop, never restart.
+                return
             entry.failed_at = time.time()
             entry.restarts += 1
             if self.on_restart is not None:
@@ -83,15 +90,33 @@ class TaskSupervisor:
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, self.max_backoff)
 
+    async def stop_task(self, name: str) -> None:
+        """Stop one supervised task for good (service shutdown)."""
+        entry = self.tasks.pop(name, None)
+        if entry is None or entry.task is None:
+            return
+        entry.stopping = True
+        await _cancel(entry.task)
+
     def health(self) -> dict[str, dict[str, Any]]:
         return {name: entry.health() for name, entry in self.tasks.items()}
 
     async def stop(self) -> None:
         for entry in self.tasks.values():
-            if entry.task is not None:
-                entry.task.cancel()
+            entry.stopping = True
         for entry in self.tasks.values():
             if entry.task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await entry.task
+                await _cancel(entry.task)
         self.tasks.clear()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel until done: Python 3.11's wait_for can swallow one cancel."""
+    for _ in range(50):
+        if task.done():
+            break
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if task.done() and not task.cancelled():
+        with contextlib.suppress(BaseException):
+            task.result()

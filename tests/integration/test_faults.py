@@ -115,3 +115,59 @@ async def test_a_dying_task_is_restarted_and_health_names_it(on_private_pg):
     await wait_for(lambda: h.inbound_call("Na de herstart"), what="call seen after restart")
     status, body = await _healthz(h)
     assert status == 200 and body["checks"]["task:ami-consumer"]["ok"], body
+
+
+async def _members(config, login: str) -> dict[str, list[str]]:
+    """queue -> [Paused flag, ...] of ``login``'s memberships, straight from Asterisk."""
+    from telephony.ami.link import AmiLink
+
+    a = config.asterisk
+    link = AmiLink(a.ami_host, a.ami_port, a.ami_user, config.ami_secret())
+    link.start()
+    try:
+        await link.wait_connected(20)
+        reply = await link.action("QueueStatus", as_list=True, timeout=10)
+    finally:
+        await link.stop()
+    out: dict[str, list[str]] = {}
+    for m in reply if isinstance(reply, list) else [reply]:
+        if m.get("Event") == "QueueMember" and m.get("Name") == login:
+            out.setdefault(m.get("Queue"), []).append(m.get("Paused"))
+    return out
+
+
+async def test_agents_survive_an_asterisk_restart_without_the_service(
+        kcc_config, sandbox):
+    """persistentmembers: Asterisk keeps the agents (and their pause) while the service is
+    down; the service coming back adds nobody twice and removes who logged out."""
+    from telephony import sandbox as sandbox_mod
+
+    config = _test_config(kcc_config, http_offset=104)
+    first = Harness(config)
+    await first.start()
+    await first.service.acd.login("anna")
+    await first.service.acd.pause("anna", "overleg")
+    await first.service.acd.login("mehmet")
+    await first.service.acd.logout("mehmet")
+    queues = set((await first.service.agents_repo.get("anna")).skills)
+    await first.stop()
+    second = None
+    try:
+        await asyncio.to_thread(sandbox_mod.down)
+        await asyncio.to_thread(sandbox_mod.up, kcc_config)
+        members = await _members(kcc_config, "anna")
+        assert set(members) == queues, "Asterisk restarted without the service kept anna"
+        assert all(flags == ["1"] for flags in members.values()), members
+        second = Harness(config)
+        await second.start()
+        await wait_for(lambda: second.service.acd.state_of("anna")["state"] == "paused",
+                       what="anna paused in the new service")
+        await second.service.bus.drain()
+        members = await _members(kcc_config, "anna")
+        assert set(members) == queues and all(len(f) == 1 for f in members.values()), \
+            f"no duplicate members after the service's reconcile: {members}"
+        assert await _members(kcc_config, "mehmet") == {}
+    finally:
+        if second is not None:
+            await second.service.acd.logout("anna")
+            await second.stop()

@@ -152,3 +152,85 @@ async def test_supervisor_restarts_a_failing_task_and_reports_it():
     assert len(runs) == 3 and restarted == ["flaky", "flaky"]
     assert health == {"ok": True, "restarts": 2, "last_error": "RuntimeError: boom 2"}
     await sup.stop()
+
+
+def _queued_call(model, uid: str, at: float) -> None:
+    model.apply({"Event": "Newchannel", "Uniqueid": uid, "Linkedid": uid,
+                 "Channel": f"PJSIP/trunk-{uid}", "Context": "kcc-inbound",
+                 "Exten": "140180", "CallerIDNum": "0611111111", "Timestamp": str(at)})
+    model.apply({"Event": "QueueCallerJoin", "Uniqueid": uid, "Linkedid": uid,
+                 "Queue": "algemeen", "Position": "1", "Timestamp": str(at + 1)})
+
+
+def _sweep(model, now: float):
+    from telephony.ami.protocol import AmiSnapshot
+    from telephony.events import CallEnded
+
+    events = model.apply(AmiSnapshot("CoreShowChannels", [
+        {"Response": "Success", "EventList": "start"},
+        {"Event": "CoreShowChannelsComplete", "EventList": "Complete"}]), now=now)
+    return [e.record for e in events if isinstance(e, CallEnded)]
+
+
+def test_calls_cut_by_an_asterisk_restart_are_not_abandons():
+    from telephony.events import CallEnded
+    from telephony.model.calls import CallModel
+
+    # graceful: Shutdown, then the hangups
+    model = CallModel()
+    _queued_call(model, "1.1", 100.0)
+    model.apply({"Event": "Shutdown", "Shutdown": "Cleanly", "Timestamp": "110"})
+    ended = [e.record for e in model.apply({"Event": "Hangup", "Uniqueid": "1.1",
+                                            "Linkedid": "1.1", "Cause": "0",
+                                            "Timestamp": "110.2"})
+             if isinstance(e, CallEnded)]
+    assert ended[0]["end_reason"] == "system" and ended[0]["abandoned"] is False
+    # graceful as Asterisk 22 does it: the hangups (no cause) first, Shutdown after
+    from telephony.events import CallRecordCorrected
+
+    model = CallModel()
+    _queued_call(model, "1.2", 100.0)
+    model.apply({"Event": "Hangup", "Uniqueid": "1.2", "Linkedid": "1.2", "Cause": "0",
+                 "Timestamp": "110.0"})
+    fixed = model.apply({"Event": "Shutdown", "Shutdown": "Cleanly", "Timestamp": "110.4"})
+    (fix,) = [e for e in fixed if isinstance(e, CallRecordCorrected)]
+    assert fix.record["end_reason"] == "system" and fix.record["abandoned"] is False
+    # crash: no events, then an Asterisk 3 s old after a 20 s gap: the sweep says system
+    model = CallModel()
+    _queued_call(model, "2.1", 200.0)
+    model.apply({"Event": "FullyBooted", "Uptime": "3", "Timestamp": "221"})
+    (record,) = _sweep(model, 221.5)
+    assert record["end_reason"] == "system" and record["abandoned"] is False
+    # link blip, same Asterisk (uptime longer than the gap): nobody saw the end
+    model = CallModel()
+    _queued_call(model, "3.1", 300.0)
+    model.apply({"Event": "FullyBooted", "Uptime": "5000", "Timestamp": "320"})
+    (record,) = _sweep(model, 320.5)
+    assert record["end_reason"] == "unobserved" and record["abandoned"] is False
+    # a caller who hangs up in the queue is still an abandon
+    model = CallModel()
+    _queued_call(model, "4.1", 400.0)
+    ended = [e.record for e in model.apply({"Event": "Hangup", "Uniqueid": "4.1",
+                                            "Linkedid": "4.1", "Cause": "16",
+                                            "Timestamp": "420"})
+             if isinstance(e, CallEnded)]
+    assert ended[0]["end_reason"] == "" and ended[0]["abandoned"] is True
+
+
+async def test_supervisor_stops_a_task_that_swallows_its_cancel():
+    """A factory that catches CancelledError and returns must not be restarted for ever
+    (a service stop would hang)."""
+    started = asyncio.Event()
+
+    async def stubborn():
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return
+
+    sup = TaskSupervisor(min_backoff=0.01)
+    sup.start("stubborn", stubborn)
+    await started.wait()
+    await asyncio.wait_for(sup.stop_task("stubborn"), 2)
+    assert sup.tasks == {}
