@@ -155,7 +155,8 @@ class KccService:
         self.popper = ScreenPopper(self.zaak_source, self.pool, self.config.zaken)
         self.acd = AcdService(self.config, self.link, self.model, self.agents_repo)
         self.sessions = Sessions(self.redis.r, self.config.redis.prefix,
-                                 self.config.acd.session_hours * 3600)
+                                 self.config.acd.session_hours * 3600,
+                                 still_valid=self._agent_still_valid)
         # Records and the ACD: back-pressure. Live-only views: drop oldest (events.py).
         self.bus.subscribe("postgres", self._to_postgres)
         self.bus.subscribe("redis", self._to_redis, drop_oldest=True)
@@ -420,6 +421,12 @@ class KccService:
             found = self.model.agents.agents.get(event.agent)
             agent = found.to_dict() if found else None
         await self.redis.handle(event, call.to_record() if call else None, agent)
+
+    async def _agent_still_valid(self, login: str, role: str) -> bool:
+        """Redis down: a locally cached session counts only while PostgreSQL still has
+        the agent, active, with that role."""
+        record = await self.agents_repo.get(login)
+        return record is not None and record.active and record.role == role
 
     # -- health --------------------------------------------------------------------
     async def health(self) -> dict[str, Any]:

@@ -171,3 +171,54 @@ async def test_agents_survive_an_asterisk_restart_without_the_service(
         if second is not None:
             await second.service.acd.logout("anna")
             await second.stop()
+
+
+async def test_redis_outage_agents_keep_working_and_live_views_recover(kcc_config, sandbox):
+    """A private Redis killed under a logged-in agent: the panel's calls still work
+    (sessions from the local cache, checked against PostgreSQL; the pause goes through
+    Asterisk), health says redis; when Redis is back the live view is rebuilt."""
+    from private_servers import PrivateRedis
+
+    redis_server = PrivateRedis()
+    await asyncio.to_thread(redis_server.start)
+    config = _test_config(kcc_config, http_offset=106)
+    config = config.model_copy(update={"redis": config.redis.model_copy(
+        update={"default_url": redis_server.url})})
+    h = Harness(config)
+    await h.start()
+    base = f"http://127.0.0.1:{config.service.http_port}"
+    try:
+        token = await h.token("anna")
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            async with http.post(f"{base}/api/me/login") as resp:
+                assert resp.status == 200, await resp.text()
+            await asyncio.to_thread(redis_server.kill)
+            t0 = time.monotonic()
+            async with http.post(f"{base}/api/me/pause", json={"reason": "pauze"}) as resp:
+                assert resp.status == 200, await resp.text()
+            assert time.monotonic() - t0 < 3, "degraded, not stuck on Redis timeouts"
+            await wait_for(lambda: h.service.acd.state_of("anna")["state"] == "paused",
+                           what="anna paused in Asterisk")
+            async with http.get(f"{base}/api/me",
+                                headers={"Authorization": "Bearer not-a-session"}) as resp:
+                assert resp.status == 401, "an unknown token is refused in degraded mode"
+            status, body = await _healthz(h)
+            assert status == 503 and body["checks"]["redis"]["ok"] is False
+            assert body["checks"]["postgres"]["ok"] and body["checks"]["ami"]["ok"]
+            await asyncio.to_thread(redis_server.start)
+            await h.caller(wait=3, name="Na Redis")
+            call = await wait_for(lambda: h.inbound_call("Na Redis"), what="call")
+            redis = h.service.redis
+            await wait_for(lambda: redis.r.sismember(f"{redis.p}calls", call.linkedid),
+                           timeout=20, what="live view back in Redis")
+            status, body = await _healthz(h)
+            assert status == 200, body
+            async with http.post(f"{base}/api/me/logout") as resp:
+                assert resp.status == 200, await resp.text()
+    finally:
+        try:
+            await hangup_all(h)
+        finally:
+            await h.stop()
+            await asyncio.to_thread(redis_server.destroy)

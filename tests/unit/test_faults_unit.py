@@ -234,3 +234,35 @@ async def test_supervisor_stops_a_task_that_swallows_its_cancel():
     await started.wait()
     await asyncio.wait_for(sup.stop_task("stubborn"), 2)
     assert sup.tasks == {}
+
+
+async def test_sessions_survive_a_redis_outage_only_for_known_valid_agents():
+    from redis import exceptions as redis_errors
+
+    from telephony.auth import Sessions
+
+    class Redis:
+        def __init__(self):
+            self.data, self.down = {}, False
+
+        async def set(self, key, value, ex=None):
+            self.data[key] = value
+
+        async def get(self, key):
+            if self.down:
+                raise redis_errors.ConnectionError("Connection refused")
+            return self.data.get(key)
+
+    valid = {"anna": True}
+
+    async def still_valid(login, role):
+        return valid.get(login, False)
+
+    r = Redis()
+    sessions = Sessions(r, "t:", 3600, still_valid=still_valid)
+    token = await sessions.issue("anna", "agent")
+    r.down = True
+    assert await sessions.resolve(token) == {"login": "anna", "role": "agent"}
+    assert await sessions.resolve("never-issued") is None
+    valid["anna"] = False  # deactivated in PostgreSQL meanwhile
+    assert await sessions.resolve(token) is None
