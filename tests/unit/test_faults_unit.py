@@ -266,3 +266,22 @@ async def test_sessions_survive_a_redis_outage_only_for_known_valid_agents():
     assert await sessions.resolve("never-issued") is None
     valid["anna"] = False  # deactivated in PostgreSQL meanwhile
     assert await sessions.resolve(token) is None
+
+
+def test_asterisk_shutdown_event_marks_ami_unhealthy_until_a_new_login(monkeypatch):
+    """/healthz goes 503 at the Shutdown event, not a second later at the socket close."""
+    from pathlib import Path
+
+    from telephony.config import load_config
+    from telephony.service import KccService
+
+    monkeypatch.setenv("KCC_DEMO", "1")
+    service = KccService(load_config(Path(__file__).resolve().parents[2] / "config"
+                                     / "demo.toml"))
+    service.link._ready.set()  # pretend: logged in and resynced (connect #1)
+    service.link.connects = 1
+    assert not service.asterisk_shutting_down
+    service._watch_shutdown({"Event": "Shutdown", "Shutdown": "Cleanly"})
+    assert service.asterisk_shutting_down  # still "connected", but going away
+    service.link.connects = 2  # a new Asterisk: logged in and resynced again
+    assert not service.asterisk_shutting_down
