@@ -14,19 +14,30 @@ and ``{p}session-ended`` tells every instance to close the WebSockets at once.
 
 Browsers send the token as ``Authorization: Bearer``; the WebSocket sends it as its first
 message (never in a URL, which proxies log).
+
+Redis outage (issue 13): every instance also keeps the MAC-checked session records it has
+seen in a bounded local cache (sid -> login, expiry). While Redis does not answer (1 s,
+then 2 s without asking), a cached session is accepted; the role still comes from
+PostgreSQL, so a deactivated agent is refused at once. A token revoked on *another*
+instance during the outage is honoured here until Redis is back: the price of the degraded
+mode, stated in README "Faults without loss". New logins need Redis.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from redis import exceptions as redis_errors
 
 from telephony.login_guard import LoginRefused, LoginThrottle, PasswordChecker
 
@@ -37,6 +48,11 @@ PUBLIC_PATHS = {"/healthz", "/metrics", "/api/openapi.json", "/api/auth/login", 
                 "/wallboard", "/reports"}
 PUBLIC_PREFIXES = ("/static/", "/panel")
 RoleOf = Callable[[str], Awaitable[str | None]]
+log = logging.getLogger(__name__)
+REDIS_WAIT = 1.0        # a session lookup waits this long for Redis
+REDIS_BACKOFF = 2.0     # then does not ask Redis again for this long
+LOCAL_MAX = 10_000      # sessions kept locally (oldest dropped first)
+REDIS_DOWN = (OSError, TimeoutError, redis_errors.ConnectionError, redis_errors.TimeoutError)
 
 
 class Sessions:
@@ -50,6 +66,9 @@ class Sessions:
         self.secret = secret
         self.role_of = role_of
         self.channel = f"{prefix}session-ended"
+        self._local: OrderedDict[str, tuple[str, int]] = OrderedDict()  # sid -> login, exp
+        self._redis_down_until = 0.0
+        self.degraded_hits = 0
 
     @staticmethod
     def sid_of(token: str) -> str:
@@ -85,7 +104,30 @@ class Sessions:
         if not isinstance(token, str) or not token or len(token) > 128:
             return None
         sid = self.sid_of(token)
-        raw = await self.r.get(self._key(sid))
+        if time.monotonic() >= self._redis_down_until:
+            try:
+                raw = await asyncio.wait_for(self.r.get(self._key(sid)), REDIS_WAIT)
+            except REDIS_DOWN as exc:
+                self._redis_down_until = time.monotonic() + REDIS_BACKOFF
+                log.warning("Redis unavailable for sessions (%s): local cache",
+                            type(exc).__name__)
+            else:
+                checked = self._checked(sid, raw)
+                if checked is None:
+                    self._local.pop(sid, None)  # expired, revoked or forged
+                    return None
+                self._remember(sid, *checked)
+                return await self._with_role(sid, *checked)
+        cached = self._local.get(sid)
+        if cached is None:
+            return None
+        who = await self._with_role(sid, *cached)
+        if who is not None:
+            self.degraded_hits += 1
+        return who
+
+    def _checked(self, sid: str, raw: Any) -> tuple[str, int] | None:
+        """(login, exp) of a stored record whose MAC holds and which has not expired."""
         if not raw:
             return None
         try:
@@ -97,6 +139,17 @@ class Sessions:
                 or not hmac.compare_digest(mac, self._mac(sid, login, exp)) \
                 or exp <= time.time():
             return None
+        return login, exp
+
+    def _remember(self, sid: str, login: str, exp: int) -> None:
+        self._local[sid] = (login, exp)
+        self._local.move_to_end(sid)
+        while len(self._local) > LOCAL_MAX:
+            self._local.popitem(last=False)
+
+    async def _with_role(self, sid: str, login: str, exp: int) -> dict[str, Any] | None:
+        if exp <= time.time():
+            return None
         role = await self.role_of(login)
         if role is None:  # deactivated or removed
             return None
@@ -107,6 +160,7 @@ class Sessions:
         if not isinstance(token, str) or not token or len(token) > 128:
             return None
         sid = self.sid_of(token)
+        self._local.pop(sid, None)
         raw = await self.r.get(self._key(sid))
         login = None
         try:
@@ -123,6 +177,8 @@ class Sessions:
 
     async def revoke_all(self, login: str) -> int:
         """End every session of ``login`` (deactivation, role change); returns how many."""
+        for sid in [sid for sid, (who, _) in self._local.items() if who == login]:
+            del self._local[sid]
         sids = await self.r.smembers(self._index(login))
         pipe = self.r.pipeline(transaction=True)
         for sid in sids:

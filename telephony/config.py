@@ -188,6 +188,10 @@ class DatabaseSection(_Strict):
     default_migrations_dsn: str = ""
     min_pool: int = Field(default=1, ge=1)
     max_pool: int = Field(default=10, ge=1)
+    # Record writes PostgreSQL cannot take wait here (telephony/store/spool.py).
+    spool_path: str = "/var/lib/kcc-telefonie/spool/records.sqlite"
+    spool_max_rows: int = Field(default=100_000, ge=10)
+    write_timeout: float = Field(default=5.0, gt=0, le=60)
 
 
 class RedisSection(_Strict):

@@ -95,6 +95,15 @@ class AgentStateChanged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CallRecordCorrected(DomainEvent):
+    """A call already ended turns out to have been cut by an Asterisk shutdown (whose
+    AMI ``Shutdown`` event comes after the hangups): only the record is rewritten."""
+
+    name: ClassVar[str] = "call.corrected"
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ResyncCompleted(DomainEvent):
     """The model was just re-synchronised with Asterisk; these calls are live."""
 
@@ -106,27 +115,58 @@ class ResyncCompleted(DomainEvent):
 Handler = Callable[[DomainEvent], Awaitable[None]]
 
 
+DEFAULT_QUEUE_SIZE = 10_000
+
+
 class EventBus:
-    """Fan-out with one ordered queue per subscriber."""
+    """Fan-out with one ordered, bounded queue per subscriber.
+
+    Two policies per subscriber, chosen when it subscribes:
+
+    * ``drop_oldest=False`` (records, ACD): :meth:`publish` waits for room. A hanging
+      subscriber then holds up the AMI consumer, and the AMI link's own back-pressure
+      takes it from there: memory stays bounded and no record is skipped.
+    * ``drop_oldest=True`` (live-only views: Redis, WebSockets, the board): the oldest
+      queued event is dropped to make room, counted in ``dropped`` (metric
+      ``kcc_bus_dropped_total``). Those views are rebuilt from the model at the next
+      resync and by the next event about the same call or agent, so a slow Redis never
+      stops call records.
+    """
 
     def __init__(self) -> None:
         self._subs: list[tuple[str, asyncio.Queue[DomainEvent], Handler]] = []
+        self._drop_oldest: dict[str, bool] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.published = 0
         self.failures = 0
+        self.dropped: dict[str, int] = {}
         self._started = False
 
-    def subscribe(self, name: str, handler: Handler) -> None:
+    def subscribe(self, name: str, handler: Handler, *, maxsize: int = DEFAULT_QUEUE_SIZE,
+                  drop_oldest: bool = False) -> None:
         """Add a subscriber; one added after :meth:`start` starts receiving at once."""
-        sub = (name, asyncio.Queue[DomainEvent](), handler)
+        sub = (name, asyncio.Queue[DomainEvent](maxsize), handler)
         self._subs.append(sub)
+        self._drop_oldest[name] = drop_oldest
+        self.dropped[name] = 0
         if self._started:
             self._tasks.append(asyncio.create_task(self._pump(*sub), name=f"bus-{name}"))
 
-    def publish(self, event: DomainEvent) -> None:
+    async def publish(self, event: DomainEvent) -> None:
+        """Queue ``event`` for every subscriber (waits for room where records need it)."""
         self.published += 1
-        for _, queue, _ in self._subs:
-            queue.put_nowait(event)
+        # Live-only views first: they never wait, so a record subscriber holding the
+        # publisher back does not also hold back this event's live fan-out.
+        for name, queue, _ in sorted(self._subs, key=lambda s: not self._drop_oldest[s[0]]):
+            if queue.full() and self._drop_oldest[name]:
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+                    queue.task_done()
+                self.dropped[name] += 1
+                if self.dropped[name] in (1, 100) or self.dropped[name] % 10_000 == 0:
+                    log.warning("subscriber %s too slow: %d live events dropped so far",
+                                name, self.dropped[name])
+            await queue.put(event)
 
     def start(self) -> None:
         self._started = True
@@ -135,7 +175,10 @@ class EventBus:
                                                    name=f"bus-{name}"))
 
     async def _pump(self, name: str, queue: asyncio.Queue[DomainEvent], handler: Handler) -> None:
-        while True:
+        # Checked each round: Python 3.11's wait_for can swallow a cancel (the inner
+        # awaitable finished at the same moment), and a handler using it would then
+        # keep this loop, and stop(), waiting for ever.
+        while self._started:
             event = await queue.get()
             try:
                 await handler(event)
@@ -152,11 +195,19 @@ class EventBus:
     def backlog(self) -> dict[str, int]:
         return {name: q.qsize() for name, q, _ in self._subs}
 
+    def capacity(self) -> dict[str, int]:
+        return {name: q.maxsize for name, q, _ in self._subs}
+
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
         self._started = False
+        pending = set(self._tasks)
+        for _ in range(50):  # re-cancel: one cancel may be swallowed (see _pump)
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.1)
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("bus pump %s ended with %r", task.get_name(), task.exception())
+        self._tasks.clear()

@@ -25,6 +25,19 @@ class Metrics:
             buckets=(1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2), registry=r)
         self.subscriber_failures = Counter("kcc_subscriber_failures_total",
                                            "Domain-event subscriber errors", registry=r)
+        self.spool = Counter("kcc_spool_total", "Record writes by what the spool did with "
+                             "them: spooled, replayed, refused (spool full), dropped "
+                             "(refused by PostgreSQL on replay)", ["what"], registry=r)
+        self.spool_pending = Gauge("kcc_spool_pending", "Record writes waiting in the spool",
+                                   registry=r)
+        self.spool_full = Gauge("kcc_spool_full", "1 while the spool is full", registry=r)
+        self.bus_backlog = Gauge("kcc_bus_backlog", "Events queued per bus subscriber",
+                                 ["subscriber"], registry=r)
+        self.bus_dropped = Gauge("kcc_bus_dropped_total", "Live-only events dropped per "
+                                 "subscriber (queue full, oldest dropped)", ["subscriber"],
+                                 registry=r)
+        self.task_restarts = Counter("kcc_task_restarts_total", "Supervised task restarts",
+                                     ["task"], registry=r)
         self.agi_sessions = Counter("kcc_agi_sessions_total", "FastAGI sessions", ["route"],
                                     registry=r)
         self.agi_refused = Counter("kcc_agi_refused_total",

@@ -35,6 +35,8 @@ from telephony.events import (
     CallAnswered,
     CallEnded,
     CallOffered,
+    CallQueued,
+    CallRecordCorrected,
     CallStarted,
     CallTransferred,
     DomainEvent,
@@ -50,6 +52,9 @@ from telephony.reports.aggregates import AggregateJob
 from telephony.reports.board import LiveBoard
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
+from telephony.store.record_writer import UNREACHABLE, RecordWriter
+from telephony.store.spool import Spool
+from telephony.task_supervisor import TaskSupervisor
 from telephony.transport import tls_context
 from telephony.zaken.ivr_status import PostgresZaakGate, PostgresZaakStatus
 from telephony.zaken.popper import ScreenPopper
@@ -59,7 +64,9 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_SECONDS = 3600.0
 
 
-RECORD_MOMENTS = (CallStarted, CallAnswered, CallTransferred)
+# CallQueued too: a crash between the queue join and the answer must not leave a row
+# without its queue (the resync cannot see the queue of a call already answered).
+RECORD_MOMENTS = (CallStarted, CallQueued, CallAnswered, CallTransferred)
 
 
 class _StatsEwt:
@@ -97,6 +104,15 @@ class KccService:
         self.model = CallModel(dialled_normaliser=_dialled_normaliser,
                                caller_normaliser=_caller_normaliser)
         self.bus = EventBus()
+        self.supervisor = TaskSupervisor(
+            on_restart=lambda name: self.metrics.task_restarts.labels(name).inc())
+        self.spool: Spool | None = None
+        self.writer: RecordWriter = None  # type: ignore[assignment]
+        self.asterisk_shutdown_at: float | None = None
+        self._shutdown_connects = 0
+        self._retention_error: str | None = None
+        self._redis_stale = False
+        self._redis_drops_seen = 0
         self.pool: Any = None
         self.calls: CallRepository | None = None
         self.redis: RedisState | None = None
@@ -135,6 +151,13 @@ class KccService:
                                      self.config.database.max_pool,
                                      migrations_dsn=self.config.migrations_dsn())
         self.calls = CallRepository(self.pool, self.config.service.instance_id)
+        dbc = self.config.database
+        self.spool = await asyncio.to_thread(Spool, dbc.spool_path, dbc.spool_max_rows)
+        if self.spool.size:
+            log.warning("%d record writes spooled by an earlier run: replaying",
+                        self.spool.size)
+        self.writer = RecordWriter(self.calls, self.spool, write_timeout=dbc.write_timeout,
+                                   count=lambda what: self.metrics.spool.labels(what).inc())
         self.redis = RedisState.from_url(self.config.redis_url(), self.config.redis.prefix)
         await self.redis.ping()
         self.agents_repo = AgentRepository(self.pool)
@@ -154,21 +177,23 @@ class KccService:
         self.login_throttle = LoginThrottle(self.redis.r, self.config.redis.prefix,
                                             self.config.auth)
         self._session_task = asyncio.create_task(self._session_ends(), name="session-ends")
+        # Records and the ACD: back-pressure. Live-only views: drop oldest (events.py).
         self.bus.subscribe("postgres", self._to_postgres)
-        self.bus.subscribe("redis", self._to_redis)
+        self.bus.subscribe("redis", self._to_redis, drop_oldest=True)
         self.bus.subscribe("acd", self._to_acd)
-        self.bus.subscribe("websocket", self._to_websocket)
-        self.bus.subscribe("board", self.board.on_event)
+        self.bus.subscribe("websocket", self._to_websocket, drop_oldest=True)
+        self.bus.subscribe("board", self.board.on_event, drop_oldest=True)
         self.bus.start()
+        self.supervisor.start("spool-replay", self.writer.run_replay)
         await self.ivr.start(self.pool, self.redis.r)
         await self.agi.start()
         self.link.start()
-        self._consumer = asyncio.create_task(self._consume(), name="model-consumer")
+        self._consumer = self.supervisor.start("ami-consumer", self._consume).task
         self.callbacks.start()
-        self._stats_task = asyncio.create_task(self._push_stats(), name="queue-stats")
+        self._stats_task = self.supervisor.start("queue-stats", self._push_stats).task
         self.board.on_board(self.hub.send_to_supervisors)
         self.board.start()
-        self._retention_task = asyncio.create_task(self._retention(), name="retention")
+        self._retention_task = self.supervisor.start("retention", self._retention).task
         self.report_aggregates = AggregateJob(
             self.pool, self.config,
             interval=self.config.supervisor.aggregate_interval_seconds)
@@ -189,9 +214,6 @@ class KccService:
         await self.hub.close_all()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
-        for task in (self._stats_task, self._retention_task):
-            if task is not None:
-                task.cancel()
         if self._session_task is not None:
             # Off Redis before the client closes (its pub/sub connection is in the pool).
             self._session_task.cancel()
@@ -211,13 +233,20 @@ class KccService:
                 break
             await asyncio.sleep(0.1)
         await self.link.stop()
-        if self._consumer is not None:
-            self._consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._consumer
+        tasks = self.supervisor.tasks
+        replay = tasks.get("spool-replay")
+        for name in [n for n in tasks if n != "spool-replay"]:
+            await self.supervisor.stop_task(name)
         with contextlib.suppress(TimeoutError):
             await self.bus.drain(timeout=5)
         await self.bus.stop()
+        if replay is not None and self.spool is not None and self.spool.size:
+            # One last chance to hand the spool over; what is left stays in the file.
+            with contextlib.suppress(TimeoutError, *UNREACHABLE):
+                await asyncio.wait_for(self.writer.replay_once(), 5)
+        await self.supervisor.stop()
+        if self.spool is not None:
+            self.spool.close()
         with contextlib.suppress(Exception):
             await self.ivr.stop()
         if self.zaak_source is not None:
@@ -258,6 +287,7 @@ class KccService:
     async def _consume(self) -> None:
         while True:
             item = await self.link.next_item()
+            self._watch_shutdown(item)
             t0 = time.perf_counter()
             try:
                 events = self.model.apply(item)
@@ -271,40 +301,59 @@ class KccService:
                 self.metrics.domain_events.labels(event.name).inc()
                 if isinstance(event, CallEnded):
                     self.metrics.calls_ended.labels(event.record.get("direction", "")).inc()
-                self.bus.publish(event)
+                await self.bus.publish(event)
             if isinstance(item, AmiSnapshot) and item.action == "QueueStatus":
                 # The second resync action: the model now mirrors Asterisk again.
                 self._resyncs += 1
-                self.bus.publish(ResyncCompleted(
+                await self.bus.publish(ResyncCompleted(
                     linkedid="", at=time.time(), live_linkedids=tuple(self.model.calls),
                     first=self._resyncs == 1))
             self.metrics.live_calls.set(len(self.model.calls))
             self.metrics.ami_backlog.set(self.link.backlog)
             self.metrics.ami_connected.set(1 if self.link.connected else 0)
 
+    def _watch_shutdown(self, item: Any) -> None:
+        """Health goes 503 the moment Asterisk announces a shutdown (the AMI socket
+        stays open for about a second after), until the link is back up."""
+        if isinstance(item, AmiSnapshot):
+            return
+        if item.get("Event") == "Shutdown":
+            self.asterisk_shutdown_at = time.time()
+            self._shutdown_connects = self.link.connects
+            log.warning("Asterisk is shutting down (%s)", item.get("Shutdown", ""))
+
+    @property
+    def asterisk_shutting_down(self) -> bool:
+        if self.asterisk_shutdown_at is None:
+            return False
+        if self.link.connects > self._shutdown_connects and self.link.connected:
+            self.asterisk_shutdown_at = None  # reconnected to a new Asterisk
+            return False
+        return True
+
     async def _to_postgres(self, event: DomainEvent) -> None:
-        assert self.calls is not None
-        if isinstance(event, CallEnded):
-            await self.calls.upsert(event.record)
+        """Every write goes through the RecordWriter: spooled when PostgreSQL is away."""
+        write = self.writer.write
+        if isinstance(event, CallEnded | CallRecordCorrected):
+            await write("call", event.record)
         elif isinstance(event, AgentStateChanged):
-            await self.calls.log_agent_state(event.agent, event.queue, event.state,
-                                             event.reason, event.at)
+            await write("agent_state", {"agent": event.agent, "queue": event.queue,
+                                        "state": event.state, "reason": event.reason,
+                                        "at": event.at})
         elif isinstance(event, ResyncCompleted):
             for linkedid in event.live_linkedids:
                 call = self.model.calls.get(linkedid)
                 if call is not None:
-                    await self.calls.upsert(call.to_record())
-            closed = await self.calls.close_orphans(
-                set(event.live_linkedids), "ended while the service was not watching")
-            if closed:
-                log.info("closed %d call records that ended while away", closed)
+                    await write("call", call.to_record())
+            await write("close_orphans", {"live": list(event.live_linkedids),
+                                          "reason": "ended while the service was not watching"})
         elif isinstance(event, RECORD_MOMENTS):
-            # Started (a crash leaves a row), answered, transferred: enough to recover
-            # from; offered/queued/hold would be a write per event for nothing, since
+            # Started (a crash leaves a row), queued, answered, transferred: enough to
+            # recover from; offered/hold would be a write per event for nothing, since
             # the full record is written at CallEnded.
             call = self.model.calls.get(event.linkedid)
             if call is not None:
-                await self.calls.upsert(call.to_record())
+                await write("call", call.to_record())
         self.board.touch()  # the record is written: the live board may recompute
 
     async def _to_acd(self, event: DomainEvent) -> None:
@@ -386,7 +435,9 @@ class KccService:
             done["pop_state"] = await self.popper.state.purge(cfg.pop_state_hours * 3600)
             done["processing_log"] = await self.popper.log.purge(
                 cfg.processing_log_retention_days)
-        except (OSError, asyncpg.PostgresError):
+            self._retention_error = None
+        except (*UNREACHABLE, asyncpg.PostgresError) as exc:
+            self._retention_error = f"{type(exc).__name__}: {exc}"[:300]
             log.warning("retention purge failed; retried in an hour", exc_info=True)
         if any(done.values()):
             log.info("retention purge: %s", done)
@@ -400,11 +451,28 @@ class KccService:
                                                     "queues": self.stats.all(time.time())})
 
     async def _to_redis(self, event: DomainEvent) -> None:
+        """Live state in Redis. After a failed write (Redis down) the first event that
+        gets through rebuilds the whole live state from the model: what changed while
+        Redis was away is not replayed event by event (live-only view)."""
         assert self.redis is not None
-        if isinstance(event, ResyncCompleted):
+        dropped = self.bus.dropped.get("redis", 0)
+        if dropped != self._redis_drops_seen:  # events skipped: rebuild, do not patch
+            self._redis_drops_seen = dropped
+            self._redis_stale = True
+        try:
+            await self._redis_write(event)
+        except Exception:
+            self._redis_stale = True
+            raise
+        self._redis_stale = False
+
+    async def _redis_write(self, event: DomainEvent) -> None:
+        assert self.redis is not None
+        if isinstance(event, ResyncCompleted) or self._redis_stale:
             await self.redis.replace_all([c.to_record() for c in self.model.calls.values()],
                                          [a.to_dict() for a in self.model.agents.agents.values()])
-            return
+            if isinstance(event, ResyncCompleted):
+                return
         call = self.model.calls.get(event.linkedid) if event.linkedid else None
         agent = None
         if isinstance(event, AgentStateChanged):
@@ -415,8 +483,10 @@ class KccService:
     # -- health --------------------------------------------------------------------
     async def health(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
-        checks["ami"] = {"ok": self.link.connected, "connects": self.link.connects,
-                         "last_error": self.link.last_error}
+        shutting_down = self.asterisk_shutting_down
+        checks["ami"] = {"ok": self.link.connected and not shutting_down,
+                         "connects": self.link.connects, "last_error": self.link.last_error,
+                         "asterisk_shutting_down": shutting_down}
         try:
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
             checks["postgres"] = {"ok": True}
@@ -428,6 +498,17 @@ class KccService:
             checks["redis"] = {"ok": True}
         except Exception as exc:
             checks["redis"] = {"ok": False, "error": type(exc).__name__}
+        if self.writer is not None:
+            checks["spool"] = self.writer.health()
+        tasks = self.supervisor.health()
+        if "retention" in tasks:
+            tasks["retention"]["last_purge_error"] = self._retention_error
+            tasks["retention"]["ok"] = tasks["retention"]["ok"] and self._retention_error is None
+        for name, part in tasks.items():
+            checks[f"task:{name}"] = part
+        backlog, capacity = self.bus.backlog(), self.bus.capacity()
+        checks["bus"] = {"ok": all(backlog[n] < capacity[n] for n in backlog if capacity[n]),
+                         "backlog": backlog, "dropped": dict(self.bus.dropped)}
         return {"ok": all(c["ok"] for c in checks.values()), "checks": checks,
                 "live_calls": len(self.model.calls),
                 "instance": self.config.service.instance_id,

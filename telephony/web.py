@@ -39,6 +39,13 @@ async def metrics(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     service.metrics.ami_connected.set(1 if service.link.connected else 0)
     service.metrics.ami_backlog.set(service.link.backlog)
+    for name, size in service.bus.backlog().items():
+        service.metrics.bus_backlog.labels(name).set(size)
+    for name, count in service.bus.dropped.items():
+        service.metrics.bus_dropped.labels(name).set(count)
+    if service.spool is not None:
+        service.metrics.spool_pending.set(service.spool.size)
+        service.metrics.spool_full.set(1 if service.spool.full else 0)
     body = generate_latest(service.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -209,7 +216,9 @@ OPENAPI: dict[str, Any] = {
     "info": {"title": "kcc-telefonie", "version": "0.1.0",
              "description": "Telephone channel of a Dutch municipal KCC on Asterisk."},
     "paths": {
-        "/healthz": {"get": {"summary": "AMI, PostgreSQL and Redis reachability",
+        "/healthz": {"get": {"summary": "Per part: AMI (503 at once when Asterisk "
+                             "announces a shutdown), PostgreSQL, Redis, the record spool, "
+                             "the event bus and every supervised task",
                              "responses": {"200": _json("all answer"),
                                            "503": _json("something does not answer")}}},
         "/metrics": {"get": {"summary": "Prometheus metrics",

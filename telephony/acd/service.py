@@ -7,7 +7,10 @@ skills), why an agent is paused, and wrap-up (nawerk). Truth is split on purpose
   model's AgentBook mirrors it, including pauses made in Asterisk itself;
 * PostgreSQL says what the service *decided* (logged in, wrap-up until, pause reason),
   so that after a service restart wrap-up timers resume, and after an Asterisk restart
-  (``persistentmembers = no``) logged-in agents are added back.
+  logged-in agents are added back if Asterisk lost them. Asterisk itself keeps members
+  (``persistentmembers = yes``, in its astdb, with pause and reason), so agents keep
+  taking calls after an Asterisk restart while the service is down; when the service
+  returns it adds nobody twice and removes members PostgreSQL says logged out.
 
 Agent-facing states: logged_out, available, ringing, on_call, wrap_up, paused(reason).
 """
@@ -253,6 +256,14 @@ class AcdService:
         sessions = await self.repo.sessions()
         for login, session in sessions.items():
             if not session["logged_in"]:
+                agent = self.model.agents.agents.get(login)
+                if agent is not None and agent.memberships:
+                    # Persisted by Asterisk but logged out here (a logout while Asterisk
+                    # was away): an agent who went home must not get calls.
+                    try:
+                        await self.logout(login)
+                    except Exception:
+                        log.exception("could not remove logged-out agent %s", login)
                 continue
             try:
                 await self._reconcile_one(login, session, time.time())

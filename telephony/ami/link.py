@@ -41,7 +41,15 @@ class AmiError(Exception):
 
 
 class AmiUnavailable(Exception):
-    """No AMI connection right now (or it dropped while the action was pending)."""
+    """No AMI connection right now (or it dropped while the action was pending).
+
+    ``sent`` tells the two apart: when True the action was written to Asterisk and may
+    have taken effect (an Originate may be dialling) even though no answer came.
+    """
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class AmiLink:
@@ -138,7 +146,7 @@ class AmiLink:
         try:
             result = await asyncio.wait_for(future, timeout or self.action_timeout)
         except ConnectionError as exc:
-            raise AmiUnavailable(str(exc)) from None
+            raise AmiUnavailable(str(exc), sent=True) from None
         except TimeoutError:
             protocol.responses.pop(action.id, None)
             raise TimeoutError(f"AMI action {name} got no complete answer in "

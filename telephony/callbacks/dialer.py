@@ -16,7 +16,7 @@ from typing import Any
 
 from telephony.acd.agents_repo import AgentError
 from telephony.acd.service import AcdService
-from telephony.ami.link import AmiError, AmiLink
+from telephony.ami.link import AmiError, AmiLink, AmiUnavailable
 from telephony.callbacks.config import CallbacksConfig
 from telephony.callbacks.destinations import DestinationPolicy
 from telephony.callbacks.numbers import E164
@@ -31,12 +31,22 @@ async def _no_notify(_agent: str, _message: dict[str, Any]) -> None:
     return None
 
 
+class DialUncertain(Exception):
+    """AMI dropped after the Originate was sent: Asterisk may be dialling right now.
+
+    The claim must not be given back (another dial could call the citizen twice); the
+    dispatcher keeps it and lets the lease settle it from what Asterisk shows: the call
+    alive (adopt), a result in AstDB (record it), or neither (lost, retried).
+    """
+
+
 class Dialer:
     def __init__(self, cfg: CallbacksConfig, link: AmiLink, acd: AcdService,
                  notify: Notify = _no_notify,
-                 policy: DestinationPolicy | None = None) -> None:
+                 policy: DestinationPolicy | None = None, namespace: str = "") -> None:
         self.cfg = cfg
         self.policy = policy
+        self.namespace = namespace  # AstDB key prefix of this database (service.py)
         self.link = link
         self.acd = acd
         self.notify = notify
@@ -71,7 +81,8 @@ class Dialer:
             "linkedid": linkedid, "number": claim.number, "queue": claim.queue,
             "queued_at": claim.queued_at.timestamp(), "subject": claim.subject,
             "original_linkedid": claim.linkedid, "ivr": claim.ivr})
-        variables = ",".join([f"KCC_CB_ID={claim.id}", f"KCC_CB_ATTEMPT={claim.attempt}",
+        variables = ",".join([f"KCC_CB_NS={self.namespace}", f"KCC_CB_ID={claim.id}",
+                              f"KCC_CB_ATTEMPT={claim.attempt}",
                               f"KCC_CB_NUMBER={claim.number}",
                               f"KCC_CB_CONTEXT={self.cfg.citizen_context}",
                               f"KCC_CB_RING={self.cfg.citizen_ring_seconds}"])
@@ -82,6 +93,16 @@ class Dialer:
                 ChannelId=linkedid, OtherChannelId=f"{linkedid}-o",
                 CallerID=f'"Terugbellen" <{claim.number}>', Variable=variables,
                 timeout=self.cfg.agent_answer_seconds + 5)
+        except AmiUnavailable as exc:
+            if exc.sent:
+                log.warning("callback %s: AMI dropped during Originate; outcome uncertain",
+                            claim.id)
+                raise DialUncertain(str(exc)) from None
+            # Never reached Asterisk: nothing dials; the agent's reservation ends when
+            # AMI is back (unreserve below), and the claim is given back.
+            log.warning("callback %s: AMI down before Originate: %s", claim.id, exc)
+            await self.unreserve(claim.agent)
+            return False
         except (AmiError, TimeoutError) as exc:
             # The agent did not answer: like a missed queue call, they stay paused (reason
             # "gemist") until they resume, or the next tick would ring them again at once.

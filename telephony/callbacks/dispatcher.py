@@ -36,7 +36,7 @@ from typing import Any
 
 from telephony.callbacks.config import CallbacksConfig
 from telephony.callbacks.destinations import DestinationRefused
-from telephony.callbacks.dialer import Dialer
+from telephony.callbacks.dialer import Dialer, DialUncertain
 from telephony.callbacks.policy import next_step, outcome_of
 from telephony.callbacks.store import CallbackStore, Claim
 
@@ -171,17 +171,27 @@ class Dispatcher:
             await self.store.release(claim.id, claim.attempt, "destination refused")
             await self.store.to_task(claim.id, "refused_destination",
                                      f"terugbellen geweigerd: {exc.dutch}")
+        except DialUncertain:
+            # Keep the claim (not released: Asterisk may be dialling). Its lease is
+            # renewed only while the call lives; then maintain() adopts it, records the
+            # AstDB result, or records it lost and retries — never a second dial.
             return
         except Exception:
             log.exception("callback %s: dial failed", claim.id)
             ok = False
         finally:
             self._originating.discard(claim.id)
-        if ok:
-            await self.store.mark_agent_answered(claim.id, claim.attempt)
-        else:
-            self.active.pop(claim.id, None)
-            await self.store.release(claim.id, claim.attempt, "agent not reached")
+        try:
+            if ok:
+                await self.store.mark_agent_answered(claim.id, claim.attempt)
+            else:
+                self.active.pop(claim.id, None)
+                await self.store.release(claim.id, claim.attempt, "agent not reached")
+        except Exception:
+            # PostgreSQL away: the claim stays "dialling" with a lease that runs out;
+            # maintain() settles it from the live calls and AstDB when it is back.
+            log.exception("callback %s: claim not updated; its lease will settle it",
+                          claim.id)
 
     async def maintain(self) -> None:
         """Renew our leases; adopt or close expired ones; expire passed windows."""

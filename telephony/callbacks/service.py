@@ -6,12 +6,15 @@ callables, so the dispatcher itself stays testable without a whole service.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from telephony.ami.link import AmiUnavailable
 from telephony.callbacks.destinations import DestinationPolicy
 from telephony.callbacks.dialer import Dialer
 from telephony.callbacks.dispatcher import Dispatcher
@@ -24,6 +27,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def astdb_namespace(dsn: str) -> str:
+    """A short name of this service's database for its AstDB keys (``kcc_cb/<ns>-…``).
+
+    Two KCC databases on one Asterisk (test and production, two municipalities' KCCs)
+    must never read each other's call-back results: the id sequences overlap.
+    """
+    url = urlsplit(dsn)
+    where = f"{url.hostname or ''}:{url.port or 5432}/{url.path.lstrip('/')}"
+    return hashlib.sha256(where.encode()).hexdigest()[:10]
+
+
 class CallbackService:
     def __init__(self, service: KccService) -> None:
         self.service = service
@@ -32,6 +46,7 @@ class CallbackService:
         self.dispatcher: Dispatcher | None = None
         self.policy = DestinationPolicy(self.cfg, on_refused=self._refused)
         self.result_route = CallbackResultRoute(self._record)
+        self.namespace = ""
 
     async def _record(self, callback_id: int, attempt: int, outcome: str,
                       dialstatus: str) -> object:
@@ -56,8 +71,9 @@ class CallbackService:
         self.store = CallbackStore(s.pool)
         self.policy.pool = s.pool
         s.ivr.callback_route.policy = self.policy
+        self.namespace = astdb_namespace(s.config.database_dsn())
         dialer = Dialer(self.cfg, s.link, s.acd, notify=s.hub.send_to_agent,
-                        policy=self.policy)
+                        policy=self.policy, namespace=self.namespace)
         self.dispatcher = Dispatcher(
             self.cfg, self.store, dialer, instance=s.config.service.instance_id,
             free_agents=self.free_agents, earliest_caller=self.earliest_caller,
@@ -124,13 +140,24 @@ class CallbackService:
             await self.dispatcher.stop()
 
     async def fetch_result(self, callback_id: int, attempt: int) -> tuple[str, str] | None:
-        """The result the dialplan left in AstDB for an attempt whose AGI report was lost."""
+        """The result the dialplan left in AstDB for an attempt whose AGI report was lost.
+
+        The service cannot delete the key itself (DBDel needs AMI write class
+        ``system``, which the service's user deliberately lacks, and ``DB_DELETE`` via
+        Getvar is refused as a dangerous function): the dialplan deletes it when the AGI
+        report arrives and at the start of the same attempt, and the key carries the
+        database's namespace, so a stale key can never settle another attempt.
+        Raises AmiUnavailable when AMI is down: "cannot ask" is not "no result", and
+        settling the attempt as lost then could call the citizen a second time.
+        """
+        key = f"{self.namespace}-{callback_id}-{attempt}"
         # DBGet answers an event list when the key exists and an error otherwise, which
         # the list reader does not see as the end: hence the short timeout.
         try:
-            reply = await self.service.link.action("DBGet", Family="kcc_cb",
-                                                   Key=f"{callback_id}-{attempt}",
+            reply = await self.service.link.action("DBGet", Family="kcc_cb", Key=key,
                                                    as_list=True, timeout=2)
+        except AmiUnavailable:
+            raise
         except Exception:
             return None
         messages = reply if isinstance(reply, list) else [reply]

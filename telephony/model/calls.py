@@ -26,6 +26,7 @@ from telephony.events import (
     CallHoldChanged,
     CallOffered,
     CallQueued,
+    CallRecordCorrected,
     CallStarted,
     CallTransferred,
     DomainEvent,
@@ -35,6 +36,9 @@ from telephony.model.agents import AgentBook
 Event = Mapping[str, Any]
 MAX_TEXT = 80
 
+
+# A call ended without a cause this long before Asterisk's Shutdown event was cut by it.
+SHUTDOWN_CUT_SECONDS = 3.0
 
 def clean_text(value: object, limit: int = MAX_TEXT) -> str:
     """Caller ID and names are attacker-controlled: drop control characters, cap length.
@@ -123,6 +127,10 @@ class Call:
     hangup_cause: str = ""
     hangup_cause_text: str = ""
     recovered: bool = False
+    # Why the call ended, as far as anyone can tell: "" (the parties hung up), "system"
+    # (cut by an Asterisk shutdown or restart), "unobserved" (its end was not seen: the
+    # AMI link or the service was away). Neither of the last two is an abandon.
+    end_reason: str = ""
 
     # Refusals reported by kcc-transfer, by attempt number (see _on_UserEvent).
     refusals: dict[int, str] = field(default_factory=dict)
@@ -172,6 +180,7 @@ class Call:
             "hangup_cause": self.hangup_cause,
             "hangup_cause_text": self.hangup_cause_text,
             "recovered": self.recovered,
+            "end_reason": self.end_reason,
             "legs": len(self.legs),
         }
 
@@ -191,6 +200,13 @@ class CallModel:
         self.agents = AgentBook()
         self.events_applied = 0
         self.snapshots_applied = 0
+        # Calls ending now are cut by the PBX: set by a Shutdown event, or by FullyBooted
+        # of an Asterisk younger than our gap in events; cleared after the next sweep.
+        self.system_end = False
+        self._last_at: float | None = None
+        # Calls that ended with no cause just now: a Shutdown right after means Asterisk
+        # cut them (it hangs channels up first and announces the shutdown after).
+        self._recent_causeless: list[Call] = []
 
     # -- entry point -----------------------------------------------------------------
     def apply(self, item: Event | AmiSnapshot, now: float | None = None) -> list[DomainEvent]:
@@ -205,7 +221,29 @@ class CallModel:
         if handler is not None:
             out.extend(handler(item, at))
         out.extend(self.agents.apply(name, item, at))
+        self._last_at = at
         return out
+
+    def _on_Shutdown(self, event: Event, at: float) -> list[DomainEvent]:
+        self.system_end = True
+        out: list[DomainEvent] = []
+        for call in self._recent_causeless:
+            if call.ended_at is not None and at - call.ended_at <= SHUTDOWN_CUT_SECONDS:
+                call.end_reason = "system"
+                call.abandoned = False
+                out.append(CallRecordCorrected(linkedid=call.linkedid, at=at,
+                                               record=call.to_record()))
+        self._recent_causeless.clear()
+        return out
+
+    def _on_FullyBooted(self, event: Event, at: float) -> list[DomainEvent]:
+        """Sent to every new AMI session. An Asterisk whose uptime is shorter than the
+        time since the last event we saw restarted while we were away: the calls the
+        coming resync sweeps were cut by it."""
+        uptime = _float(event.get("Uptime"), -1.0)
+        if self._last_at is not None and 0 <= uptime < at - self._last_at + 1.0:
+            self.system_end = True
+        return []
 
     # -- helpers ---------------------------------------------------------------------
     def call_for(self, event: Event) -> Call | None:
@@ -388,8 +426,14 @@ class CallModel:
             call.holds[-1][1] = at
         if call.answered_at is not None and call.talk_seconds is None:
             call.talk_seconds = round(at - call.answered_at, 3)
+        if self.system_end and not call.end_reason:
+            call.end_reason = "system"
+        if not call.end_reason and call.hangup_cause in ("", "0"):
+            self._recent_causeless = [c for c in self._recent_causeless
+                                      if c.ended_at and at - c.ended_at <= SHUTDOWN_CUT_SECONDS]
+            self._recent_causeless.append(call)
         if call.queued_at is not None and call.answered_at is None:
-            call.abandoned = True
+            call.abandoned = not call.end_reason  # a cut call is not a caller giving up
             call.wait_seconds = round(at - call.queued_at, 3)
         del self.calls[call.linkedid]
         for uniqueid in call.legs:
@@ -552,7 +596,10 @@ class CallModel:
             if not call.live_legs:
                 if not call.hangup_cause_text:
                     call.hangup_cause_text = "ended while the AMI link was down"
+                if not self.system_end:
+                    call.end_reason = "unobserved"
                 out.extend(self._maybe_end(call, now))
+        self.system_end = False
         return out
 
     def _resync_queues(self, snap: AmiSnapshot, now: float) -> list[DomainEvent]:

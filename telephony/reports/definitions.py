@@ -27,6 +27,9 @@ Figures (counts are summed over any grouping; ratios derived by :func:`derive`):
   (``agent_state_log``); a call-back's handling is its last attempt from the agent's
   answer to its end;
 * **abandon rate** = abandoned ÷ (answered + abandoned + left for a call-back);
+* **cut off** = direct calls not answered whose end was a system failure (``calls.
+  end_reason`` 'system': an Asterisk shutdown or restart) or not seen ('unobserved'):
+  counted apart, never as abandons (they are in ``offered`` only);
 * **transfers per call** = transfers that happened ÷ answered; **refused transfers** =
   those the transfer limit refused (``calls.refused_transfers``);
 * **registration completeness** = handled contacts with a registered outcome (a
@@ -77,6 +80,7 @@ WITH cfg AS (
            c.answered_at IS NOT NULL AS answered,
            c.answered_at IS NULL AND c.abandoned AND c.callback = '' AS gave_up,
            c.answered_at IS NULL AND c.abandoned AND c.callback <> '' AS left_for_callback,
+           c.answered_at IS NULL AND c.end_reason IN ('system', 'unobserved') AS cut_off,
            COALESCE(EXTRACT(EPOCH FROM COALESCE(c.answered_at, c.ended_at) - c.queued_at),
                     c.wait_seconds)::float8 AS wait,
            COALESCE(c.talk_seconds, 0)::float8 AS talk,
@@ -90,7 +94,7 @@ WITH cfg AS (
 ), callback AS (
     SELECT b.updated_at AS t, b.queue, b.subject, 'callback'::text,
            'cb-' || b.id || '-' || b.attempts, b.number,
-           b.outcome = 'reached', false, false,
+           b.outcome = 'reached', false, false, false,
            EXTRACT(EPOCH FROM b.updated_at - b.queued_at)::float8,
            COALESCE(EXTRACT(EPOCH FROM a.ended_at - a.agent_answered_at), 0)::float8,
            COALESCE(k.transfer_count, 0), COALESCE(k.refused_transfers, 0),
@@ -105,7 +109,7 @@ WITH cfg AS (
      WHERE b.status IN ('done', 'task') AND b.updated_at >= :lo AND b.updated_at < :hi
 ), ivr AS (
     SELECT s.started_at, '', s.subject, 'ivr'::text, s.linkedid, s.caller_number,
-           false, false, false, 0::float8, 0::float8, 0, 0, '', s.ended_at,
+           false, false, false, false, 0::float8, 0::float8, 0, 0, '', s.ended_at,
            0, NULL::timestamptz
       FROM ivr_sessions s
      WHERE s.started_at >= :lo AND s.started_at < :hi
@@ -151,6 +155,7 @@ SELECT {dims}
        count(*) FILTER (WHERE gave_up AND wait >= :short) AS abandoned,
        count(*) FILTER (WHERE gave_up AND wait < :short) AS short_abandoned,
        count(*) FILTER (WHERE left_for_callback) AS left_for_callback,
+       count(*) FILTER (WHERE cut_off) AS cut_off,
        COALESCE(sum(round(wait::numeric, 3)) FILTER (WHERE channel = 'direct' AND answered),
                 0) AS answered_wait,
        COALESCE(max(wait) FILTER (WHERE channel = 'direct'), 0) AS max_wait,
@@ -176,7 +181,7 @@ SELECT {dims}
 """
 
 COUNTERS = ("offered", "answered", "answered_within", "abandoned", "short_abandoned",
-            "left_for_callback", "answered_wait", "max_wait", "callbacks_ended",
+            "left_for_callback", "cut_off", "answered_wait", "max_wait", "callbacks_ended",
             "callbacks_reached", "callbacks_within", "callbacks_kept", "self_service",
             "handled", "talk", "wrapup", "transfers", "refused_transfers", "registered",
             "resolved_by_outcome", "repeat_base", "resolved_no_repeat")

@@ -19,9 +19,9 @@ INSERT INTO calls (linkedid, direction, caller_number, caller_name, dialled, mun
     language, subject, queue, queues, started_at, queued_at, answered_at, ended_at,
     wait_seconds, talk_seconds, answered_by, abandoned, transfer_count, offered, transfers,
     holds, hangup_cause, hangup_cause_text, recovered, instance_id, zaaknummer, transcript,
-    callback, updated_at)
+    callback, end_reason, updated_at)
 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,
-    $23,$24,$25,$26,$27,$28,$29, now())
+    $23,$24,$25,$26,$27,$28,$29,$30, now())
 ON CONFLICT (linkedid) DO UPDATE SET
     direction = CASE WHEN calls.direction = 'inbound' THEN calls.direction
                      ELSE EXCLUDED.direction END,
@@ -42,6 +42,7 @@ ON CONFLICT (linkedid) DO UPDATE SET
     talk_seconds = COALESCE(EXCLUDED.talk_seconds, calls.talk_seconds),
     answered_by = COALESCE(NULLIF(EXCLUDED.answered_by, ''), calls.answered_by),
     abandoned = EXCLUDED.abandoned AND calls.answered_at IS NULL,
+    end_reason = COALESCE(NULLIF(EXCLUDED.end_reason, ''), calls.end_reason),
     -- the longer transfer list wins, with its count (a refused transfer stops counting)
     transfer_count = CASE WHEN jsonb_array_length(EXCLUDED.transfers)
                                >= jsonb_array_length(calls.transfers)
@@ -85,18 +86,19 @@ class CallRepository:
             json.dumps(r["offered"]),
             json.dumps(r["transfers"]), json.dumps(r["holds"]), r["hangup_cause"],
             r["hangup_cause_text"], r["recovered"], self.instance_id,
-            r.get("zaaknummer", ""), r.get("transcript", ""), r.get("callback", ""))
+            r.get("zaaknummer", ""), r.get("transcript", ""), r.get("callback", ""),
+            r.get("end_reason", ""))
 
     async def close_orphans(self, live_linkedids: set[str], reason: str) -> int:
         """End rows still open in the database that Asterisk no longer has.
 
         Called after the first resync: calls that ended while no service was watching
         get an end time (now) and a reason, instead of staying "in progress" forever.
+        Nobody saw how they ended: ``end_reason = 'unobserved'``, not an abandon.
         """
         result = await self.pool.execute(
             """UPDATE calls SET ended_at = now(), hangup_cause_text = $2,
-                   abandoned = (queued_at IS NOT NULL AND answered_at IS NULL),
-                   updated_at = now()
+                   abandoned = false, end_reason = 'unobserved', updated_at = now()
                WHERE ended_at IS NULL AND NOT (linkedid = ANY($1::text[]))""",
             list(live_linkedids), reason)
         return int(result.split()[-1])
@@ -111,10 +113,13 @@ class CallRepository:
         return [_row(r) for r in rows]
 
     async def log_agent_state(self, agent: str, queue: str, state: str, reason: str,
-                              at: float) -> None:
+                              at: float, key: str | None = None) -> None:
+        """``key`` makes a replayed write (telephony/store/spool.py) insert once."""
         await self.pool.execute(
-            "INSERT INTO agent_state_log (agent, queue, state, reason, at) "
-            "VALUES ($1, $2, $3, $4, $5)", agent, queue, state, reason, _ts(at))
+            "INSERT INTO agent_state_log (agent, queue, state, reason, at, spool_key) "
+            "VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (spool_key) WHERE spool_key IS NOT NULL DO NOTHING",
+            agent, queue, state, reason, _ts(at), key)
 
 
 def _row(row: asyncpg.Record) -> dict[str, Any]:

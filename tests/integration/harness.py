@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -31,8 +32,11 @@ def _test_config(config: Config, http_offset: int = 101) -> Config:
         # The IVR has its own tests (tests/ivr); here calls go straight to a queue.
         "ivr": config.ivr.model_copy(update={"enabled": False}),
         "service": config.service.model_copy(update={"http_port": http_port}),
-        "database": config.database.model_copy(update={"default_dsn": TEST_DSN,
-                                                       "dsn_env": "KCC_TEST_NO_SUCH_ENV"}),
+        # Its own record spool: another test's leftovers must not replay into this one.
+        "database": config.database.model_copy(update={
+            "default_dsn": TEST_DSN, "dsn_env": "KCC_TEST_NO_SUCH_ENV",
+            "spool_path": os.path.join(tempfile.mkdtemp(prefix="kcc-spool-"),
+                                       "records.sqlite")}),
         "redis": config.redis.model_copy(update={"prefix": prefix,
                                                  "url_env": "KCC_TEST_NO_SUCH_ENV"}),
     })

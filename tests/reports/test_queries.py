@@ -45,6 +45,7 @@ async def test_queue_report_figures(loaded: asyncpg.Pool, kcc_config: Config) ->
         "abandoned": 1,             # c5 (40 s)
         "short_abandoned": 1,       # c4 (3 s < 5 s): not in the service level
         "left_for_callback": 1,     # c8: not an abandon
+        "cut_off": 0,               # no call cut by the PBX (see the test below)
         "answered_wait": 75.0,      # 10 + 30 + 15 + 15 + 5
         "max_wait": 61.0,
         "callbacks_ended": 1, "callbacks_reached": 1,  # keep-my-place, reached after 30 min
@@ -191,3 +192,13 @@ async def test_fcr_repeat_window_is_configurable(loaded: asyncpg.Pool,
         got[cfg.supervisor.fcr_repeat_days] = (row["repeat_base"], row["resolved_no_repeat"])
     # c1 c2 c3 c7 answered from a known number; c1 and c3 repeated the same day
     assert got == {7: (4, 1), 2: (4, 2)}
+
+
+async def test_a_call_cut_by_the_pbx_is_counted_apart_not_abandoned(
+        loaded: asyncpg.Pool, kcc_config: Config) -> None:
+    """Issue 13: an Asterisk restart is not callers giving up."""
+    await loaded.execute("UPDATE calls SET end_reason = 'system', abandoned = false "
+                         "WHERE linkedid = 'c5'")
+    algemeen = (await _queues(loaded, kcc_config))[("2025-03-10", "algemeen")]
+    assert (algemeen["abandoned"], algemeen["cut_off"], algemeen["offered"]) == (0, 1, 8)
+    assert algemeen["abandon_rate"] == 0.0  # 0 / (5 + 0 + 1)
