@@ -25,5 +25,8 @@ class Metrics:
             buckets=(1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2), registry=r)
         self.subscriber_failures = Counter("kcc_subscriber_failures_total",
                                            "Domain-event subscriber errors", registry=r)
+        self.rule_refusals = Counter("kcc_rule_refusals_total",
+                                     "Actions refused by the call-script rules",
+                                     ["action", "code"], registry=r)
         self.agi_sessions = Counter("kcc_agi_sessions_total", "FastAGI sessions", ["route"],
                                     registry=r)

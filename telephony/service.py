@@ -45,6 +45,7 @@ from telephony.logs import setup_logging
 from telephony.metrics import Metrics
 from telephony.model.calls import CallModel
 from telephony.reports.board import LiveBoard
+from telephony.scripting.service import Scripting
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
 from telephony.zaken.ivr_status import PostgresZaakStatus
@@ -106,6 +107,7 @@ class KccService:
         self.agi.add_route("callback-result", self.callbacks.result_route.handle)
         self.hub = Hub()
         self.board = LiveBoard(self)
+        self.scripting = Scripting(self)
         self.zaak_source: Any = None
         self.popper: ScreenPopper | None = None
         self.agents_repo: AgentRepository = None  # type: ignore[assignment]
@@ -133,9 +135,12 @@ class KccService:
         self.acd = AcdService(self.config, self.link, self.model, self.agents_repo)
         self.sessions = Sessions(self.redis.r, self.config.redis.prefix,
                                  self.config.acd.session_hours * 3600)
+        await self.scripting.start()
+        self.acd.on_nawerk_forced = self.scripting.nawerk_forced
         self.bus.subscribe("postgres", self._to_postgres)
         self.bus.subscribe("redis", self._to_redis)
         self.bus.subscribe("acd", self._to_acd)
+        self.bus.subscribe("scripting", self.scripting.on_event)
         self.bus.subscribe("websocket", self._to_websocket)
         self.bus.subscribe("board", self.board.on_event)
         self.bus.start()

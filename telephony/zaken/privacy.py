@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 ACTIONS = ("greeting", "details", "search", "contact_registered", "callback_requested",
-           "log_query", "retention_purge")
+           "log_query", "retention_purge", "identity_check", "contact_list")
 # Migration 0012's floor: the database refuses to purge anything younger.
 MIN_RETENTION_DAYS = 30
 
