@@ -169,3 +169,21 @@ async def test_callback_report(loaded: asyncpg.Pool) -> None:
             "day": "2025-03-10", "kind": "scheduled", **zero, "requested": 3, "done": 1,
             "done_on_time": 1, "open": 1, "open_past_deadline": 1, "failed_to_task": 1},
     }
+
+
+async def test_fcr_from_the_script_outcomes_resolved_flag(loaded: asyncpg.Pool,
+                                                          kcc_config: Config) -> None:
+    """Issue 11: a call script's completed contactmoment decides the outcome and FCR by
+    its ``resolved`` flag; an 'onvolledig' one is no registration."""
+    rows = [("c2", "voltooid", "doorverwezen", True),     # legacy "Doorverbonden": now resolved
+            ("c7", "voltooid", "terugbelverzoek", False),  # still not resolved
+            ("c6", "onvolledig", None, None)]              # nawerk forced: not registered
+    for call_id, status, outcome, resolved in rows:
+        await loaded.execute(
+            """INSERT INTO call_contactmomenten (call_id, agent_login, status, outcome,
+                   resolved, completed_at) VALUES ($1, 'anna', $2, $3, $4, now())""",
+            call_id, status, outcome, resolved)
+    algemeen = (await _queues(loaded, kcc_config))[("2025-03-10", "algemeen")]
+    assert algemeen["registered"] == 4          # c1 c2 c3 c7, not c6
+    assert algemeen["resolved_by_outcome"] == 3  # c1, c3 by name; c2 by its flag
+    assert algemeen["fcr_outcome"] == 0.75
