@@ -55,6 +55,8 @@ class Scripting:
     # -- bus -------------------------------------------------------------------------
     async def on_event(self, event: DomainEvent) -> None:
         if isinstance(event, CallAnswered) and event.agent:
+            # The agent took a new call: what they left unregistered is 'onvolledig'.
+            await self.nawerk_forced(event.agent)
             call = self.service.model.calls.get(event.linkedid)
             await self.calls.start(
                 call_id=event.linkedid, agent=event.agent,

@@ -270,11 +270,12 @@ class CallScripts:
             return decision, await self._load(conn, call_id, agent)
 
     async def open_after_hangup(self, agent: str) -> list[str]:
-        """Calls of ``agent`` the citizen left whose contactmoment is not registered."""
-        rows = await self.pool.fetch(
-            """SELECT call_id FROM call_contactmomenten WHERE agent_login = $1
-               AND status = 'open' AND hung_up_at IS NOT NULL ORDER BY created_at""", agent)
-        return [r["call_id"] for r in rows]
+        """The agent's last ended call, when its contactmoment is not registered: the call
+        the nawerk is for. (Older ones became 'onvolledig' when the agent moved on.)"""
+        row = await self.pool.fetchrow(
+            """SELECT call_id, status FROM call_contactmomenten WHERE agent_login = $1
+               AND hung_up_at IS NOT NULL ORDER BY hung_up_at DESC LIMIT 1""", agent)
+        return [row["call_id"]] if row is not None and row["status"] == "open" else []
 
     async def mark_incomplete(self, agent: str, name: str) -> list[str]:
         """Nawerk forced to end: the agent's unregistered contactmomenten of ended calls
