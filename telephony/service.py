@@ -172,6 +172,7 @@ class KccService:
             if task is not None:
                 task.cancel()
         await self.callbacks.stop()
+        await self.scripting.stop()
         await self.board.stop()
         if self.acd is not None:
             await self.acd.stop()

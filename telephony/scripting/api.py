@@ -273,6 +273,29 @@ async def list_contactmomenten(request: web.Request) -> web.StreamResponse:
     return web.json_response({"contactmomenten": items})
 
 
+@_handler
+async def outbox_overview(request: web.Request) -> web.StreamResponse:
+    """For the admin: Open Klant writes waiting, sent and failed (with the last error)."""
+    require_role(request, "admin")
+    outbox = request.app[SCRIPTING_KEY].outbox
+    if outbox is None:
+        return web.json_response({"enabled": False, "counts": {}, "undelivered": []})
+    return web.json_response({"enabled": True, **await outbox.overview()})
+
+
+@_handler
+async def outbox_retry(request: web.Request) -> web.StreamResponse:
+    """Send a failed row again (the admin fixed Open Klant's configuration, say)."""
+    require_role(request, "admin")
+    outbox = request.app[SCRIPTING_KEY].outbox
+    raw = request.match_info["row_id"]
+    if outbox is None or not raw.isdigit() or len(raw) > 18:
+        raise _Bad(404, "not_found", "no such failed outbox row")
+    if not await outbox.retry(int(raw)):
+        raise _Bad(404, "not_found", "no such failed outbox row")
+    return web.json_response({"id": int(raw), "status": "pending"})
+
+
 ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/calls/{linkedid}/script", get_call_script),
     ("POST", "/api/calls/{linkedid}/script/answer", answer_step),
@@ -282,6 +305,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/scripts/{subject}", get_script),
     ("PUT", "/api/scripts/{subject}", put_script),
     ("GET", "/api/contactmomenten", list_contactmomenten),
+    ("GET", "/api/admin/outbox", outbox_overview),
+    ("POST", "/api/admin/outbox/{row_id}/retry", outbox_retry),
 ]
 
 
@@ -338,6 +363,14 @@ OPENAPI_PATHS: dict[str, Any] = {
         "summary": "Contactmomenten (supervisor): ?from=&to=&status=open|voltooid|"
                    "onvolledig&agent=&limit=; the read is in the processing log",
         "responses": _resp("contactmomenten", 400, 401, 403)}},
+    "/api/admin/outbox": {"get": {
+        "summary": "Open Klant outbox (admin): counts per status, undelivered rows with "
+                   "their last error", "responses": _resp("outbox", 401, 403)}},
+    "/api/admin/outbox/{row_id}/retry": {"post": {
+        "summary": "Send a failed outbox row again (admin)",
+        "parameters": [{"name": "row_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "responses": _resp("pending again", 401, 403, 404)}},
 }
 
 __all__ = ["ACTION_KINDS", "OPENAPI_PATHS", "ROUTES", "SCRIPTING_KEY", "install"]

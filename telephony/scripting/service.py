@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from telephony.acd.agents_repo import AgentError
 from telephony.callbacks.notes import NotesStore, promise_text, promised_deadline
 from telephony.events import CallAnswered, CallEnded, DomainEvent
+from telephony.scripting.outbox import OutboxWorker
 from telephony.scripting.rules import Action, CallState, Decision, decide
 from telephony.scripting.store import CallScript, CallScripts, NoScriptState, ScriptStore
 from telephony.zaken.schemas import NewContactmoment
@@ -44,6 +45,7 @@ class Scripting:
         self.service = service
         self.store: ScriptStore = None  # type: ignore[assignment]  # pool arrives in start()
         self.calls: CallScripts = None  # type: ignore[assignment]
+        self.outbox: OutboxWorker | None = None  # with Open Klant (the ZGW source) only
 
     async def start(self, seed_folder: Path | None = SCRIPTS_FOLDER) -> None:
         pool = self.service.pool
@@ -51,6 +53,28 @@ class Scripting:
         self.calls = CallScripts(pool, self.store, self.service.config.kcc.max_transfers)
         if seed_folder is not None:
             await self.store.seed(seed_folder)  # a missing folder seeds nothing
+        source = self.service.zaak_source
+        if hasattr(source, "klantcontact") and getattr(source, "openklant", None):
+            metrics = self.service.metrics
+
+            async def send_contact(contact: NewContactmoment, agent: str, gelukt: bool) -> str:
+                return str(await source.klantcontact(contact, agent=agent, gelukt=gelukt))
+
+            async def send_task(contact_uuid: str, toelichting: str) -> str:
+                return str(await source.openklant.internetaak(contact_uuid=contact_uuid,
+                                                              toelichting=toelichting))
+
+            def delivered(delay: float) -> None:
+                metrics.outbox_delivered.inc()
+                metrics.outbox_delay.observe(delay)
+
+            self.outbox = OutboxWorker(pool, send_contact, send_task, on_delivered=delivered,
+                                       on_failure=metrics.outbox_failures.inc)
+            self.outbox.start()
+
+    async def stop(self) -> None:
+        if self.outbox is not None:
+            await self.outbox.stop()
 
     # -- bus -------------------------------------------------------------------------
     async def on_event(self, event: DomainEvent) -> None:
@@ -195,10 +219,24 @@ class Scripting:
                 "SELECT handovers FROM call_scripts WHERE call_id = $1", call_id)
             extra["transfer"] = handovers
         record = await self.service.agents_repo.get(login)
-        after = await self.act(call_id, login, action, complete={
+        contact = NewContactmoment(
+            call_id=call_id, klant_ref=klant_ref or current.klant_ref or None,
+            zaak_identificatie=zaak or None, onderwerp=current.script.script.title[:200],
+            tekst=_inhoud(chosen.label, notes, extra)[:10000], uitkomst=chosen.code)
+        complete: dict[str, Any] = {
             "detail": extra, "notes": notes, "by": (record.name if record else "") or login,
-            "klant_ref": klant_ref, "zaak": zaak})
-        await self._to_source(call_id, agent, current, chosen.code, notes, klant_ref, zaak)
+            "klant_ref": klant_ref, "zaak": zaak}
+        if self.outbox is not None:
+            complete["outbox"] = {
+                "contact": contact.model_dump(mode="json"), "gelukt": chosen.gelukt,
+                "internetaak": ({"toelichting": (detail.get("vraag") or notes)[:1000]}
+                                if chosen.follow_up == "terugbelnotitie" else None)}
+        after = await self.act(call_id, login, action, complete=complete)
+        if self.outbox is not None:
+            self.outbox.wake.set()
+            await self._log_contact(agent, contact, call_id, zaak)
+        else:
+            await self._to_source(agent, contact, call_id, zaak)
         return after
 
     async def _terugbelnotitie(self, call_id: str, login: str, current: CallScript,
@@ -222,26 +260,40 @@ class Scripting:
         return {"terugbelnotitie": note["id"], "deadline": note["deadline"],
                 "promise": promise_text(deadline, days, cfg.kcc.timezone)}
 
-    async def _to_source(self, call_id: str, agent: dict[str, str], current: CallScript,
-                         outcome: str, notes: str, klant_ref: str, zaak: str) -> None:
-        """Contact history and the reports read the zaak source's contactmomenten."""
-        service = self.service
+    async def _to_source(self, agent: dict[str, str], contact: NewContactmoment,
+                         call_id: str, zaak: str) -> None:
+        """The built-in store: contact history and the reports read its contactmomenten
+        (a local write; Open Klant goes through the outbox instead)."""
         try:
-            contact = NewContactmoment(
-                call_id=call_id, klant_ref=klant_ref or current.klant_ref or None,
-                zaak_identificatie=zaak or None,
-                onderwerp=current.script.script.title[:200], tekst=notes[:10000],
-                uitkomst=outcome)
-            await service.zaak_source.register_contact(contact, agent=agent["login"])
-            assert service.popper is not None
-            await service.popper.log.record(
-                actor=agent["login"], actor_role=agent["role"], action="contact_registered",
-                purpose=service.config.zaken.purpose, call_id=call_id,
-                klant_ref=contact.klant_ref or "", zaken=[zaak] if zaak else [],
-                source=service.zaak_source.name)
+            await self.service.zaak_source.register_contact(contact, agent=agent["login"])
+            await self._log_contact(agent, contact, call_id, zaak)
         except Exception:
             log.warning("contactmoment not written to the zaak source",
                         extra={"linkedid": call_id}, exc_info=True)
+
+    async def _log_contact(self, agent: dict[str, str], contact: NewContactmoment,
+                           call_id: str, zaak: str) -> None:
+        service = self.service
+        assert service.popper is not None
+        await service.popper.log.record(
+            actor=agent["login"], actor_role=agent["role"], action="contact_registered",
+            purpose=service.config.zaken.purpose, call_id=call_id,
+            klant_ref=contact.klant_ref or "", zaken=[zaak] if zaak else [],
+            source=service.zaak_source.name)
+
+
+def _inhoud(label: str, notes: str, extra: dict[str, Any]) -> str:
+    """The klantcontact's inhoud: the outcome in words, the notes, an afspraak's when and
+    where, a call-back's promised term."""
+    parts = [f"Uitkomst: {label}."]
+    if extra.get("datum"):
+        parts.append(f"Afspraak {extra.get('datum')} {extra.get('tijd', '')} "
+                     f"{extra.get('plaats', '')}".strip() + ".")
+    if extra.get("promise"):
+        parts.append(str(extra["promise"]))
+    if notes:
+        parts.append(notes)
+    return " ".join(parts)
 
 
 def decide_without_script(action: Action, state: Any) -> Decision:

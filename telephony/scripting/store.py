@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from telephony.scripting.model import Script
+from telephony.scripting.outbox import enqueue
 from telephony.scripting.rules import Action, CallState, Decision, apply
 from telephony.scripting.toml_io import dump_script, parse_script
 
@@ -267,6 +268,9 @@ class CallScripts:
                     json.dumps(extra.get("detail") or {}), json.dumps(dict(after.answers)),
                     extra.get("notes", ""), extra.get("by", agent),
                     extra.get("klant_ref") or current.klant_ref, extra.get("zaak", ""))
+                if extra.get("outbox"):
+                    # Same transaction: a completed contact is always on its way to Open Klant.
+                    await enqueue(conn, call_id=call_id, agent=agent, payload=extra["outbox"])
             return decision, await self._load(conn, call_id, agent)
 
     async def open_after_hangup(self, agent: str) -> list[str]:
