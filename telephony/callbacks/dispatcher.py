@@ -72,6 +72,8 @@ class Dispatcher:
         self.fetch_result = fetch_result
         self.on_result = on_result
         self.on_counts = on_counts
+        # Set by the service: the agent answered a call-back (its call script starts).
+        self.on_agent_answered: Callable[[Claim], Awaitable[None]] | None = None
         self._originating: set[int] = set()
         self.active: dict[int, Claim] = {}      # callback id -> claim held by us
         self.dispatched = 0
@@ -169,6 +171,11 @@ class Dispatcher:
             self._originating.discard(claim.id)
         if ok:
             await self.store.mark_agent_answered(claim.id, claim.attempt)
+            if self.on_agent_answered is not None:
+                try:  # the call script and its contactmoment (issue 11)
+                    await self.on_agent_answered(claim)
+                except Exception:
+                    log.exception("callback %s: call script not started", claim.id)
         else:
             self.active.pop(claim.id, None)
             await self.store.release(claim.id, claim.attempt, "agent not reached")

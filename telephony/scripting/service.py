@@ -79,15 +79,12 @@ class Scripting:
     # -- bus -------------------------------------------------------------------------
     async def on_event(self, event: DomainEvent) -> None:
         if isinstance(event, CallAnswered) and event.agent:
-            # The agent took a new call: what they left unregistered is 'onvolledig'.
-            await self.nawerk_forced(event.agent)
             call = self.service.model.calls.get(event.linkedid)
-            await self.calls.start(
+            await self.start_call(
                 call_id=event.linkedid, agent=event.agent,
                 subject=(call.subject if call else "") or event.queue,
                 municipality=call.municipality if call else "",
                 queue=event.queue or (call.queue if call else ""))
-            await self.push(await self.calls.get(event.linkedid, event.agent))
         elif isinstance(event, CallEnded):
             await self.calls.hung_up(event.linkedid)
             try:
@@ -115,6 +112,15 @@ class Scripting:
         await self.service.hub.send_to_agent(current.agent, {
             "type": "call.script", "linkedid": current.call_id,
             "script": self.view(current, current.agent)})
+
+    async def start_call(self, *, call_id: str, agent: str, subject: str, municipality: str,
+                         queue: str, kanaal: str = "telefoon") -> None:
+        """An agent answered (a queue call, or a call-back): its script and contactmoment."""
+        # The agent took a new call: what they left unregistered is 'onvolledig'.
+        await self.nawerk_forced(agent)
+        await self.calls.start(call_id=call_id, agent=agent, subject=subject,
+                               municipality=municipality, queue=queue, kanaal=kanaal)
+        await self.push(await self.calls.get(call_id, agent))
 
     # -- counting --------------------------------------------------------------------
     def counted(self, action: str, decision: Decision) -> Decision:

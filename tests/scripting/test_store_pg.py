@@ -98,3 +98,23 @@ async def test_forced_nawerk_end_leaves_onvolledig(pool: asyncpg.Pool) -> None:
     row = await pool.fetchrow("SELECT status, completed_by FROM call_contactmomenten "
                               "WHERE call_id = $1", cid)
     assert tuple(row) == ("onvolledig", "Piet Pieters")
+
+
+async def test_an_ivr_self_service_answer_is_one_completed_contactmoment(
+        pool: asyncpg.Pool) -> None:
+    from ivr.session import IvrSession
+    from ivr.session_store import PostgresSessionStore
+
+    store = PostgresSessionStore(pool)
+    answered = IvrSession(uniqueid=call_id(), linkedid=call_id(), municipality="gouda",
+                          outcome="hangup", ended_at=time.time())
+    answered.contact("zaak_status", "answered", "ZAAK-2024-0001")
+    to_agent = IvrSession(uniqueid=call_id(), linkedid=call_id(), outcome="queue")
+    to_agent.contact("hours", "answered")
+    for session in (answered, to_agent, answered):  # saved twice: still one
+        await store.save(session)
+    rows = await pool.fetch("SELECT call_id, kanaal, status, outcome, zaak FROM "
+                            "call_contactmomenten WHERE call_id = ANY($1)",
+                            [answered.linkedid, to_agent.linkedid])
+    assert [tuple(r) for r in rows] == [(answered.linkedid, "ivr", "voltooid", "beantwoord",
+                                         "ZAAK-2024-0001")]
