@@ -198,6 +198,22 @@ class Scripting:
             return "De geverifieerde klant is een andere dan deze."
         return None
 
+    async def refused_for_call(self, call_id: str, login: str, action: str,
+                               ) -> Decision | None:
+        """For other features' actions on a call (e.g. a terugbelnotitie): the refusal
+        when the call's script forbids it, else None (also for calls without a script)."""
+        if not call_id:
+            return None
+        try:
+            current = await self.calls.get(call_id, login)
+        except NoScriptState:
+            return None
+        decision = decide(current.script, current.state, Action(action))  # type: ignore[arg-type]
+        if decision.allowed:
+            return None
+        await self.refuse(call_id, login, action, decision)
+        return decision
+
     async def owns(self, call_id: str, login: str) -> bool:
         try:
             await self.calls.get(call_id, login)

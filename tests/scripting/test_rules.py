@@ -95,9 +95,14 @@ def test_rules_table(name: str, state: CallState, action: Action, allowed: bool,
 
 def test_a_forbidden_action_is_refused() -> None:
     script = parse_script((SCRIPTS / "afval.toml").read_text().replace(
-        'forbid = ["doorverwezen"]', 'forbid = ["transfer"]'))
+        'forbid = ["doorverwezen"]', 'forbid = ["transfer", "terugbelnotitie"]'))
     decision = decide(script, CallState(), Action("transfer", note="n", reason="r"))
     assert (decision.allowed, decision.code) == (False, "forbidden")
+    decision = decide(script, CallState(), Action("terugbelnotitie"))
+    assert (decision.allowed, decision.code) == (False, "forbidden")
+    decision = decide(script, DONE, Action("outcome", outcome="terugbelverzoek"))
+    assert (decision.allowed, decision.code) == (False, "forbidden")
+    assert decide(AFVAL, CallState(), Action("terugbelnotitie")).allowed
 
 
 def test_missing_steps_follow_the_branch() -> None:
