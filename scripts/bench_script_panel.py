@@ -4,7 +4,8 @@
     KCC_DEMO=1 .venv/bin/python scripts/bench_script_panel.py --config config/demo.toml \
         [--steps 40]
 
-Runs the service on the sandbox (its own Redis prefix, the config's database), opens the
+Runs the service on the sandbox (its own Redis prefix, the test database named by
+KCC_TEST_DATABASE, as the integration harness does), opens the
 agent panel in headless Chromium as zoe, queues one long call she answers, and then
 answers the script's first question ``--steps`` times (an answer may be changed until the
 outcome is registered). The panel measures each step from the click's request to the
