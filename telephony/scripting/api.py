@@ -19,7 +19,7 @@ from aiohttp import web
 
 from telephony.auth import require_role
 from telephony.scripting.model import SUBJECT
-from telephony.scripting.rules import ACTION_KINDS, Action
+from telephony.scripting.rules import Action
 from telephony.scripting.service import Refused, Scripting
 from telephony.scripting.store import CallScript, NoScriptState
 from telephony.scripting.toml_io import ScriptError, parse_script
@@ -373,4 +373,4 @@ OPENAPI_PATHS: dict[str, Any] = {
         "responses": _resp("pending again", 401, 403, 404)}},
 }
 
-__all__ = ["ACTION_KINDS", "OPENAPI_PATHS", "ROUTES", "SCRIPTING_KEY", "install"]
+__all__ = ["OPENAPI_PATHS", "ROUTES", "SCRIPTING_KEY", "install"]

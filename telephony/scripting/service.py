@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from telephony.acd.agents_repo import AgentError
 from telephony.callbacks.notes import NotesStore, promise_text, promised_deadline
 from telephony.events import CallAnswered, CallEnded, DomainEvent
+from telephony.scripting.model import Script
 from telephony.scripting.outbox import OutboxWorker
 from telephony.scripting.rules import Action, CallState, Decision, decide
 from telephony.scripting.store import CallScript, CallScripts, NoScriptState, ScriptStore
@@ -318,10 +319,10 @@ def _inhoud(label: str, notes: str, extra: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def decide_without_script(action: Action, state: Any) -> Decision:
-    """The script-independent part of the rules (transfer note, reason, limit)."""
-    from telephony.scripting.model import Script, Step
+_BARE = Script.model_validate({"script": {"subject": "default", "title": "geen script"},
+                               "steps": [{"id": "uitkomst", "kind": "outcome"}]})
 
-    bare = Script.model_validate({"script": {"subject": "default", "title": "geen script"},
-                                  "steps": [Step(id="uitkomst", kind="outcome")]})
-    return decide(bare, state, action)
+
+def decide_without_script(action: Action, state: CallState) -> Decision:
+    """The script-independent part of the rules (transfer note, reason, limit)."""
+    return decide(_BARE, state, action)
