@@ -100,6 +100,11 @@ async def reports(request: web.Request) -> web.Response:
     return _page(request, "reports.html")
 
 
+async def scripts_editor(_request: web.Request) -> web.Response:
+    """The call-script editor (supervisors and admins; the API checks the role)."""
+    return _file(STATIC / "scripts.html")
+
+
 async def chart_bundle(_request: web.Request) -> web.Response:
     """Chart.js, pinned in package-lock.json (the reports page draws without a CDN)."""
     if not CHART_BUNDLE.is_file():
@@ -175,6 +180,7 @@ PAGE_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/panel/config", panel_config),
     ("GET", "/wallboard", wallboard),
     ("GET", "/reports", reports),
+    ("GET", "/panel/scripts", scripts_editor),
     ("GET", "/static/vendor/jssip.min.js", jssip),
     ("GET", "/static/vendor/chart.umd.min.js", chart_bundle),
     ("GET", "/static/{name}", static),

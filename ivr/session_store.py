@@ -15,6 +15,9 @@ from typing import Any, Protocol
 from ivr.session import IvrSession
 
 log = logging.getLogger(__name__)
+# A self-service answer (the reports' definition, telephony/reports/definitions.py).
+SELF_SERVICE = ("hours", "address", "zaak_status")
+TO_AN_AGENT = ("queue", "agent", "agent_after_tries", "agent_after_service")
 
 
 class SessionStore(Protocol):
@@ -71,6 +74,20 @@ class PostgresSessionStore:
                         "zaaknummer, municipality, at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
                         s.uniqueid, s.linkedid, c.kind, c.outcome, c.zaaknummer,
                         s.municipality, _ts(c.at))
+                answered = [c for c in s.contacts
+                            if c.kind in SELF_SERVICE and c.outcome == "answered"]
+                if answered and s.outcome not in TO_AN_AGENT:
+                    # The IVR answered and the caller needed nobody: that is the call's
+                    # one contactmoment (issue 11), completed by the IVR itself.
+                    await conn.execute(
+                        """INSERT INTO call_contactmomenten (call_id, kanaal, status,
+                               subject, municipality, zaak, outcome, resolved,
+                               completed_by, completed_at, hung_up_at)
+                           VALUES ($1, 'ivr', 'voltooid', $2, $3, $4, 'beantwoord', true,
+                                   'IVR', now(), $5)
+                           ON CONFLICT (call_id) DO NOTHING""",
+                        s.linkedid or s.uniqueid, s.subject or answered[0].kind,
+                        s.municipality, answered[0].zaaknummer, _ts(s.ended_at))
         except Exception:
             log.exception("could not store IVR session %s", s.uniqueid)
 

@@ -38,6 +38,16 @@ class Metrics:
                                  registry=r)
         self.task_restarts = Counter("kcc_task_restarts_total", "Supervised task restarts",
                                      ["task"], registry=r)
+        self.rule_refusals = Counter("kcc_rule_refusals_total",
+                                     "Actions refused by the call-script rules",
+                                     ["action", "code"], registry=r)
+        self.outbox_delivered = Counter("kcc_outbox_delivered_total",
+                                        "Contactmomenten delivered to Open Klant", registry=r)
+        self.outbox_failures = Counter("kcc_outbox_failures_total",
+                                       "Failed attempts to write to Open Klant", registry=r)
+        self.outbox_delay = Histogram(
+            "kcc_outbox_delay_seconds", "Registration -> delivered to Open Klant",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=r)
         self.agi_sessions = Counter("kcc_agi_sessions_total", "FastAGI sessions", ["route"],
                                     registry=r)
         self.agi_refused = Counter("kcc_agi_refused_total",

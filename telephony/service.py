@@ -50,6 +50,7 @@ from telephony.metrics import Metrics
 from telephony.model.calls import CallModel
 from telephony.reports.aggregates import AggregateJob
 from telephony.reports.board import LiveBoard
+from telephony.scripting.service import Scripting
 from telephony.store import db
 from telephony.store.calls_repo import CallRepository
 from telephony.store.record_writer import UNREACHABLE, RecordWriter
@@ -128,6 +129,7 @@ class KccService:
         self.agi.add_route("callback-result", self.callbacks.result_route.handle)
         self.hub = Hub()
         self.board = LiveBoard(self)
+        self.scripting = Scripting(self)
         self.zaak_source: Any = None
         self.popper: ScreenPopper | None = None
         self.agents_repo: AgentRepository = None  # type: ignore[assignment]
@@ -177,10 +179,13 @@ class KccService:
         self.login_throttle = LoginThrottle(self.redis.r, self.config.redis.prefix,
                                             self.config.auth)
         self._session_task = asyncio.create_task(self._session_ends(), name="session-ends")
+        await self.scripting.start()
+        self.acd.on_nawerk_forced = self.scripting.nawerk_forced
         # Records and the ACD: back-pressure. Live-only views: drop oldest (events.py).
         self.bus.subscribe("postgres", self._to_postgres)
         self.bus.subscribe("redis", self._to_redis, drop_oldest=True)
         self.bus.subscribe("acd", self._to_acd)
+        self.bus.subscribe("scripting", self.scripting.on_event)
         self.bus.subscribe("websocket", self._to_websocket, drop_oldest=True)
         self.bus.subscribe("board", self.board.on_event, drop_oldest=True)
         self.bus.start()
@@ -220,6 +225,7 @@ class KccService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._session_task, 2)
         await self.callbacks.stop()
+        await self.scripting.stop()
         await self.board.stop()
         if self.report_aggregates is not None:
             await self.report_aggregates.stop()

@@ -108,6 +108,7 @@ def all_routes() -> list[tuple[str, str, Any]]:
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
     from telephony.reports import api as reports_api
+    from telephony.scripting import api as scripting_api
     from telephony.supervisor import api as supervisor_api
     from telephony.supervisor.audit import audit_steering
     from telephony.zaken import api as zaken_api
@@ -116,7 +117,8 @@ def all_routes() -> list[tuple[str, str, Any]]:
                   for m, p, h in ivr_api.ROUTES]
     return audit_steering([*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes,
                            *callbacks_api.ROUTES, *reports_api.ROUTES,
-                           *supervisor_api.ROUTES, ("GET", "/ws", ws_handler)])
+                           *supervisor_api.ROUTES, *scripting_api.ROUTES,
+                           ("GET", "/ws", ws_handler)])
 
 
 def _supervisors_only(handler: Any) -> Any:
@@ -134,13 +136,15 @@ def openapi_document() -> dict[str, Any]:
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
     from telephony.reports import api as reports_api
+    from telephony.scripting import api as scripting_api
     from telephony.supervisor import api as supervisor_api
     from telephony.zaken import api as zaken_api
 
     doc = {**OPENAPI, "paths": {**OPENAPI["paths"], **acd_api.OPENAPI_PATHS,
                                 **zaken_api.OPENAPI_PATHS, **ivr_api.OPENAPI_PATHS,
                                 **callbacks_api.OPENAPI_PATHS, **reports_api.OPENAPI_PATHS,
-                                **supervisor_api.OPENAPI_PATHS}}
+                                **supervisor_api.OPENAPI_PATHS,
+                                **scripting_api.OPENAPI_PATHS}}
     doc["paths"]["/ws"] = {"get": {
         "summary": "WebSocket: first message {type: auth, token}; pushes agent.state, "
                    "call.offered (only to the offered agent), queue.stats and board "
@@ -163,6 +167,9 @@ def build_app(service: KccService) -> web.Application:
     app[HUB_SERVICE] = service
     _install_zaken(app, service)
     _install_ivr(app, service)
+    from telephony.scripting.api import install as install_scripting
+
+    install_scripting(app, service)
     for method, path, handler in all_routes():
         app.router.add_route(method, path, handler)
     from agent_ui.pages import add_page_routes  # browser pages: not /api, not in OpenAPI
@@ -185,6 +192,9 @@ def _install_zaken(app: web.Application, service: KccService) -> None:
                                                 "pop": pop})
 
     app[zaken_api.POP_PUSH_KEY] = push
+    # The call script decides identity verification and who may register a contact.
+    app[zaken_api.VERIFY_GATE_KEY] = service.scripting.verify_gate
+    app[zaken_api.CALL_OWNER_KEY] = service.scripting.owns
 
     def on_call(call_id: str, login: str) -> bool:
         call = service.model.calls.get(call_id)

@@ -108,11 +108,8 @@
     wrap.appendChild(list);
     if (!pop.verified) {
       wrap.appendChild(el("p", { className: "hint" },
-        "Controleer de identiteit van de beller (bijv. geboortedatum en adres laten noemen) "
+        "Controleer de identiteit met de verificatiestap in het gespreksscript "
         + "voordat u gegevens bekijkt."));
-      wrap.appendChild(el("button", { type: "button", id: "btn-verify",
-        disabled: !pop.selected, onclick: () => verify(pop.selected) },
-      "Identiteit geverifieerd"));
       wrap.appendChild(el("p", { className: "error", id: "pop-error", role: "alert" }));
     }
     return wrap;
@@ -168,22 +165,28 @@
     const targets = (ui.config && ui.config.transfer_targets) || [];
     const select = el("select", { id: "transfer-to", "aria-label": "Doorverbinden naar" },
       ...targets.map((t) => el("option", { value: t.to }, t.label)));
+    const note = el("input", { id: "transfer-note", maxlength: 2000 });
+    const reason = el("input", { id: "transfer-reason", maxlength: 200 });
     const button = el("button", { type: "button", id: "btn-transfer",
-      onclick: () => transfer(select.value, select.selectedOptions[0]) }, "Doorverbinden");
+      onclick: () => transfer(select.value, select.selectedOptions[0], note.value, reason.value) },
+    "Doorverbinden");
     return el("div", { className: "transfer", id: "pop-transfer" },
-      el("label", { className: "inline" }, "Doorverbinden naar ", select), button,
+      el("label", { className: "inline" }, "Doorverbinden naar ", select),
+      el("label", { className: "inline" }, "Overdrachtsnotitie ", note),
+      el("label", { className: "inline" }, "Reden ", reason), button,
       el("p", { className: "error", id: "transfer-error", role: "alert" },
         offer.transferError || ""),
       el("p", { id: "transfer-result", role: "status" }, offer.transferResult || ""));
   }
 
-  async function transfer(to, option) {
+  async function transfer(to, option, note, reason) {
     const offer = ui.pop;
     if (!offer || !to) return;
     offer.transferError = "";
     offer.transferResult = "";
     try {
-      await api("POST", `/api/calls/${encodeURIComponent(offer.linkedid)}/transfer`, { to });
+      await api("POST", `/api/calls/${encodeURIComponent(offer.linkedid)}/transfer`,
+        { to, note, reason });
       offer.transferResult = `Doorverbonden naar ${option ? option.textContent : to}.`;
     } catch (err) {
       offer.transferError = err.status === 409 || err.status === 403
@@ -202,17 +205,6 @@
     if (!ui.pop) return;
     try {
       ui.pop.pop = await api("POST", `/api/zaken/calls/${encodeURIComponent(ui.pop.linkedid)}/choose`,
-        { klant_ref: ref });
-      renderPop();
-    } catch (err) {
-      popError(err);
-    }
-  }
-
-  async function verify(ref) {
-    if (!ui.pop || !ref) return;
-    try {
-      ui.pop.pop = await api("POST", `/api/zaken/calls/${encodeURIComponent(ui.pop.linkedid)}/verify`,
         { klant_ref: ref });
       renderPop();
     } catch (err) {

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from telephony.acd.agents_repo import LOGIN, AgentError, validate_skills
-from telephony.acd.transfer import transfer
+from telephony.acd.transfer import transfer, transfer_target
 from telephony.ami.link import AmiError, AmiUnavailable
 from telephony.auth import AGENT_KEY, bearer, login_with_password, require_role
 from telephony.login_guard import LoginRefused
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 
 SERVICE_KEY: web.AppKey[KccService] = web.AppKey("acd-service")
 STATUS = {"not_found": 404, "bad_transition": 409, "exists": 409, "not_your_call": 403,
-          "transfer_limit": 409, "not_connected": 409}
+          "transfer_limit": 409, "not_connected": 409,
+          # refused by the call script's rules (telephony/scripting/rules.py)
+          "outcome_required": 409, "handover_required": 409, "forbidden": 409,
+          "call_ended": 409, "already_registered": 409}
 SUPERVISORS = ("supervisor", "admin")
 LINKEDID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
 
@@ -115,11 +118,18 @@ async def me(request: web.Request) -> web.Response:
 
 async def me_action(request: web.Request) -> web.Response:
     who = require_role(request)
-    acd = request.app[SERVICE_KEY].acd
+    service = request.app[SERVICE_KEY]
+    acd = service.acd
     action = request.match_info["action"]
+    in_nawerk = acd.state_of(who["login"])["state"] == "wrap_up"
+    if in_nawerk and action in ("end-wrapup", "resume", "pause"):
+        # Ending nawerk (directly or by another state) needs the call's outcome.
+        await service.scripting.check_end_nawerk(who["login"])
     if action == "login":
         return web.json_response(await acd.login(who["login"]))
     if action == "logout":
+        if in_nawerk:
+            await service.scripting.nawerk_forced(who["login"])
         return web.json_response(await acd.logout(who["login"]))
     if action == "pause":
         reason = (await _body(request)).get("reason")
@@ -141,6 +151,11 @@ async def transfer_call(request: web.Request) -> web.Response:
     if not LINKEDID.match(linkedid):
         raise AgentError("bad_request", "linkedid looks like 1732451234.17")
     body = await _body(request)
+    # A handover note and a reason, within what the call's script allows (409 otherwise;
+    # the agent keeps the citizen).
+    transfer_target(service.config, body.get("to"))  # a bad target is refused first
+    await service.scripting.check_transfer(linkedid, who["login"], body.get("note"),
+                                           body.get("reason"))
     return web.json_response(await transfer(
         service.config, service.model, service.link, linkedid=linkedid, login=who["login"],
         role=who["role"], to=body.get("to")))
@@ -178,9 +193,12 @@ async def set_skills(request: web.Request) -> web.Response:
 
 async def force_action(request: web.Request) -> web.Response:
     require_role(request, *SUPERVISORS)
-    acd = request.app[SERVICE_KEY].acd
+    service = request.app[SERVICE_KEY]
+    acd = service.acd
     login = _login_param(request)
     action = request.match_info["action"]
+    if action in ("pause", "logout", "resume") and acd.state_of(login)["state"] == "wrap_up":
+        await service.scripting.nawerk_forced(login)  # forced end: 'onvolledig'
     if action == "pause":
         reason = (await _body(request)).get("reason", "overleg")
         return web.json_response(await acd.pause(login, str(reason)))
@@ -263,13 +281,15 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/me": {"get": {"summary": "My agent record and live state",
                         "responses": _resp("agent", 401)}},
     "/api/me/{action}": {"post": {
-        "summary": "login | logout | pause {reason} | resume | end-wrapup",
+        "summary": "login | logout | pause {reason} | resume | end-wrapup; ending nawerk "
+                   "needs the call's outcome (409 outcome_required)",
         "parameters": [{"name": "action", "in": "path", "required": True,
                         "schema": {"enum": ["login", "logout", "pause", "resume",
                                             "end-wrapup"]}}],
         "responses": _resp("new state", 400, 401, 404, 409, 503)}},
     "/api/calls/{linkedid}/transfer": {"post": {
-        "summary": "Blind transfer of my call to a queue id or agent-<login>; 409 "
+        "summary": "Blind transfer of my call {to, note, reason} to a queue id or "
+                   "agent-<login>; 409 handover_required without a note and a reason, "
                    "transfer_limit past [kcc] max_transfers (the agent keeps the call)",
         "parameters": [{"name": "linkedid", "in": "path", "required": True,
                         "schema": {"type": "string", "pattern": LINKEDID.pattern}}],

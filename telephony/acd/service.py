@@ -51,6 +51,9 @@ class AcdService:
         self.queues = {q.id: q for q in config.queues}
         self._wrapup_tasks: dict[str, asyncio.Task[None]] = {}
         self.wrapup_until: dict[str, float] = {}
+        # Called when nawerk ends without the agent (its time ran out): the call script
+        # marks unregistered contactmomenten 'onvolledig'.
+        self.on_nawerk_forced: Callable[[str], Awaitable[object]] | None = None
         # Set by the callbacks module: offered a paused agent who is about to become
         # available; True when it reserved them for an older callback (first come).
         self.hold_for_callback: Callable[[str], Awaitable[bool]] | None = None
@@ -234,6 +237,8 @@ class AcdService:
         self.wrapup_until.pop(login, None)
         if self.state_of(login)["state"] == "wrap_up":
             try:
+                if self.on_nawerk_forced is not None:
+                    await self.on_nawerk_forced(login)
                 await self.resume(login)
             except Exception:
                 log.exception("could not end wrap-up of %s", login)
@@ -285,6 +290,8 @@ class AcdService:
                 self._schedule_wrapup_end(login, until.timestamp())
                 await self._set_paused(record, True, WRAPUP_REASON)
             else:
+                if self.on_nawerk_forced is not None:
+                    await self.on_nawerk_forced(login)
                 await self.resume(login)
 
     async def ensure_demo_agents(self, *, endpoint_template: str = "Local/{login}@kcc-test-agent",

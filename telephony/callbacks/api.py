@@ -154,9 +154,14 @@ async def create_note(request: web.Request) -> web.Response:
             raise _Bad("bad_deadline", "the deadline must be in the future")
     except _Bad as exc:
         return _error(400, exc.code, str(exc))
+    linkedid = _text(data, "linkedid", 64)
+    refused = await service.scripting.refused_for_call(linkedid, who["login"],
+                                                       "terugbelnotitie")
+    if refused is not None:  # the call's script forbids call-back notes for its subject
+        return _error(409, refused.code, refused.message)
     note = await NotesStore(service.pool).create(
         onderwerp=onderwerp, vraag=vraag, number=number, deadline=deadline, team=team,
-        person=person, by=who["login"], call_id=_text(data, "linkedid", 64))
+        person=person, by=who["login"], call_id=linkedid)
     note["promise"] = (promise_text(deadline, days, cfg.kcc.timezone)
                        if deadline == promised else
                        f"Wij bellen u uiterlijk {deadline.astimezone().isoformat()} terug.")

@@ -73,6 +73,8 @@ class Dispatcher:
         self.fetch_result = fetch_result
         self.on_result = on_result
         self.on_counts = on_counts
+        # Set by the service: the agent answered a call-back (its call script starts).
+        self.on_agent_answered: Callable[[Claim], Awaitable[None]] | None = None
         self._originating: set[int] = set()
         self.active: dict[int, Claim] = {}      # callback id -> claim held by us
         self.dispatched = 0
@@ -192,6 +194,11 @@ class Dispatcher:
             # maintain() settles it from the live calls and AstDB when it is back.
             log.exception("callback %s: claim not updated; its lease will settle it",
                           claim.id)
+        if ok and self.on_agent_answered is not None:
+            try:  # the call script and its contactmoment (issue 11)
+                await self.on_agent_answered(claim)
+            except Exception:
+                log.exception("callback %s: call script not started", claim.id)
 
     async def maintain(self) -> None:
         """Renew our leases; adopt or close expired ones; expire passed windows."""

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from telephony.ami.link import AmiUnavailable
 from telephony.callbacks.destinations import DestinationPolicy
 from telephony.callbacks.dialer import Dialer
-from telephony.callbacks.dispatcher import Dispatcher
+from telephony.callbacks.dispatcher import Dispatcher, linkedid_of
 from telephony.callbacks.results import CallbackResultRoute
 from telephony.callbacks.store import CallbackStore
 
@@ -83,6 +83,7 @@ class CallbackService:
             ready=lambda: s.link.connected and s._resyncs >= 1,
             fetch_result=self.fetch_result, on_result=self._count,
             on_counts=s.stats.set_callbacks_waiting)
+        self.dispatcher.on_agent_answered = self._agent_answered
         if self.cfg.enabled:
             s.ivr.callback_route.booker = self.book_virtual_hold
             s.acd.hold_for_callback = self.hold_for_callback
@@ -134,6 +135,15 @@ class CallbackService:
             cid = await self.policy.book(number, "ivr", keep_place)
         self.service.stats.left_for_callback(linkedid)
         return cid
+
+    async def _agent_answered(self, claim: Any) -> None:
+        """A call-back call is a contact too: its script and contactmoment start here
+        (the agent was dialled first, so no queue's AgentConnect announces it)."""
+        await self.service.scripting.start_call(
+            call_id=linkedid_of(claim.id, claim.attempt), agent=claim.agent,
+            subject=claim.subject or claim.queue, municipality=str(
+                (claim.ivr or {}).get("municipality") or ""), queue=claim.queue,
+            kanaal="terugbellen")
 
     async def stop(self) -> None:
         if self.dispatcher is not None:

@@ -258,7 +258,17 @@ async def _callbacks(service: KccService, start: date, end: date, tz: str) -> Ro
                                                        datetime.now(UTC)))
 
 
+async def _registration(service: KccService, start: date, end: date, tz: str) -> Rows:
+    return await queries.registration_rows(service.pool, start, end, tz)
+
+
+async def _refusals(service: KccService, start: date, end: date, tz: str) -> Rows:
+    return await queries.refusal_rows(service.pool, start, end, tz)
+
+
 queues_report = _report("wachtrijen", _queues)
+registration_report = _report("registratie", _registration)
+refusals_report = _report("weigeringen", _refusals)
 agents_report = _report("medewerkers", _agents)
 callbacks_report = _report("terugbellen", _callbacks)
 
@@ -268,6 +278,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/reports/queues", queues_report),
     ("GET", "/api/reports/agents", agents_report),
     ("GET", "/api/reports/callbacks", callbacks_report),
+    ("GET", "/api/reports/registration", registration_report),
+    ("GET", "/api/reports/refusals", refusals_report),
 ]
 
 _PARAMS = [
@@ -315,5 +327,13 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/reports/callbacks": {"get": {
         "summary": "Per day and kind: callbacks requested, done within the promised term, "
                    "late, open past the deadline",
+        "parameters": _PARAMS, "responses": _R}},
+    "/api/reports/registration": {"get": {
+        "summary": "Per day, agent, queue and kanaal: contactmomenten, registered with an "
+                   "outcome, left onvolledig, open, resolved, completeness",
+        "parameters": _PARAMS, "responses": _R}},
+    "/api/reports/refusals": {"get": {
+        "summary": "Per day and rule: actions the call-script rules refused (action, code), "
+                   "and by how many agents",
         "parameters": _PARAMS, "responses": _R}},
 }

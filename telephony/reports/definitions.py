@@ -32,10 +32,12 @@ Figures (counts are summed over any grouping; ratios derived by :func:`derive`):
   counted apart, never as abandons (they are in ``offered`` only);
 * **transfers per call** = transfers that happened ÷ answered; **refused transfers** =
   those the transfer limit refused (``calls.refused_transfers``);
-* **registration completeness** = handled contacts with a registered outcome (a
-  contactmoment with an ``uitkomst`` for the call) ÷ handled contacts;
-* **first-contact resolution (outcome)** = registered contacts whose outcome is in
-  ``[supervisor] fcr_outcomes`` ÷ registered contacts;
+* **registration completeness** = handled contacts with a registered outcome (the call
+  script's completed contactmoment, or a contactmoment with an ``uitkomst`` for the call)
+  ÷ handled contacts;
+* **first-contact resolution (outcome)** = registered contacts resolved by their outcome
+  (the call script outcome's ``resolved`` flag; without a script outcome: an ``uitkomst``
+  in ``[supervisor] fcr_outcomes``) ÷ registered contacts;
 * **first-contact resolution (repeat)** = answered direct calls from a known number
   (not ``anonymous``) with no later call from that number on the same subject within
   ``[supervisor] fcr_repeat_days`` ÷ those calls (the last N days are provisional);
@@ -61,11 +63,16 @@ import asyncpg
 
 from telephony.config import Config
 
-# The outcome registered for a contact (the newest contactmoment of the call). Issue 11
-# (contactmomenten lifecycle) may move the outcome; this is the one place that reads it.
-OUTCOME_SQL = """COALESCE((SELECT m.uitkomst FROM contactmomenten m
+# The outcome registered for a contact: the call script's completed contactmoment (issue
+# 11), else the newest contactmoment of the call registered by hand. This is the one place
+# that reads it; RESOLVED_SQL is the script outcome's own 'resolved' flag (NULL without).
+OUTCOME_SQL = """COALESCE((SELECT s.outcome FROM call_contactmomenten s
+                            WHERE s.call_id = {ref} AND s.status = 'voltooid'),
+                          (SELECT m.uitkomst FROM contactmomenten m
                             WHERE m.call_id = {ref} AND m.call_id <> ''
                             ORDER BY m.registered_at DESC, m.id DESC LIMIT 1), '')"""
+RESOLVED_SQL = """(SELECT s.resolved FROM call_contactmomenten s
+                    WHERE s.call_id = {ref} AND s.status = 'voltooid')"""
 
 # Named parameters (:name) are turned into $n by _bind.
 FACTS_SQL = """
@@ -125,6 +132,8 @@ WITH cfg AS (
                AS handled,
            CASE WHEN u.channel = 'ivr' THEN '' ELSE """ + OUTCOME_SQL.format(ref="u.ref") + """
            END AS outcome,
+           CASE WHEN u.channel <> 'ivr' THEN """ + RESOLVED_SQL.format(ref="u.ref") + """
+           END AS resolved,
            CASE WHEN u.channel = 'direct' AND u.answered AND u.agent <> '' THEN
                (SELECT EXTRACT(EPOCH FROM COALESCE(
                         (SELECT n.at FROM agent_state_log n
@@ -172,7 +181,8 @@ SELECT {dims}
        COALESCE(sum(transfers) FILTER (WHERE handled), 0)::bigint AS transfers,
        COALESCE(sum(refused_transfers), 0)::bigint AS refused_transfers,
        count(*) FILTER (WHERE handled AND outcome <> '') AS registered,
-       count(*) FILTER (WHERE handled AND lower(outcome) = ANY(:fcr_outcomes::text[]))
+       count(*) FILTER (WHERE handled AND (resolved OR (resolved IS NULL
+                        AND lower(outcome) = ANY(:fcr_outcomes::text[]))))
            AS resolved_by_outcome,
        count(*) FILTER (WHERE repeated IS NOT NULL) AS repeat_base,
        count(*) FILTER (WHERE repeated = false) AS resolved_no_repeat

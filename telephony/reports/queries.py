@@ -115,3 +115,44 @@ async def agent_rows(pool: asyncpg.Pool, start: date, end: date, tz: str,
 async def callback_rows(pool: asyncpg.Pool, start: date, end: date, tz: str,
                         now: datetime) -> list[dict[str, Any]]:
     return [dict(r) for r in await pool.fetch(CALLBACKS_SQL, start, end, tz, now)]
+
+
+# $1 from, $2 to, $3 timezone. Contactmomenten of the call scripts (issue 11) per day of
+# the contact, agent and queue: how many were registered, left 'onvolledig' or are open.
+REGISTRATION_SQL = """
+SELECT (created_at AT TIME ZONE $3)::date AS day, agent_login AS agent, queue, kanaal,
+       count(*) AS contacts,
+       count(*) FILTER (WHERE status = 'voltooid') AS registered,
+       count(*) FILTER (WHERE status = 'onvolledig') AS incomplete,
+       count(*) FILTER (WHERE status = 'open') AS open,
+       count(*) FILTER (WHERE resolved) AS resolved
+  FROM call_contactmomenten
+ WHERE created_at >= ($1::date)::timestamp AT TIME ZONE $3
+   AND created_at < ($2::date + 1)::timestamp AT TIME ZONE $3
+ GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+"""
+
+# $1 from, $2 to, $3 timezone. Actions the call-script rules refused, per day and rule.
+REFUSALS_SQL = """
+SELECT (at AT TIME ZONE $3)::date AS day, action, code, count(*) AS refused,
+       count(DISTINCT agent_login) AS agents
+  FROM rule_refusals
+ WHERE at >= ($1::date)::timestamp AT TIME ZONE $3
+   AND at < ($2::date + 1)::timestamp AT TIME ZONE $3
+ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+
+async def registration_rows(pool: asyncpg.Pool, start: date, end: date,
+                            tz: str) -> list[dict[str, Any]]:
+    rows = [dict(r) for r in await pool.fetch(REGISTRATION_SQL, start, end, tz)]
+    for r in rows:
+        r["day"] = r["day"].isoformat()
+        r["completeness"] = round(r["registered"] / r["contacts"], 3) if r["contacts"] else None
+    return rows
+
+
+async def refusal_rows(pool: asyncpg.Pool, start: date, end: date,
+                       tz: str) -> list[dict[str, Any]]:
+    return [{**dict(r), "day": r["day"].isoformat()}
+            for r in await pool.fetch(REFUSALS_SQL, start, end, tz)]

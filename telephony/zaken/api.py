@@ -55,6 +55,13 @@ POP_PUSH_KEY: web.AppKey[PopPush] = web.AppKey("zaken_pop_push")
 # without a live call model (the API alone, its focused tests) has no such check.
 OnCall = Callable[[str, str], bool]
 ON_CALL_KEY: web.AppKey[OnCall] = web.AppKey("zaken_on_call")
+# Set by the service when call scripts are on (issue 11): (call, agent, klant) -> None if
+# the script's verify step passed for that klant, else the Dutch reason for a 409.
+VerifyGate = Callable[[str, str, str], Awaitable[str | None]]
+VERIFY_GATE_KEY: web.AppKey[VerifyGate] = web.AppKey("zaken_verify_gate")
+# (call, agent) -> True when the agent answered the call (registration after hangup).
+CallOwner = Callable[[str, str], Awaitable[bool]]
+CALL_OWNER_KEY: web.AppKey[CallOwner] = web.AppKey("zaken_call_owner")
 CALL_ID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 AGENT_ROLES = ("agent", "supervisor")
 M = TypeVar("M", bound=BaseModel)
@@ -241,6 +248,11 @@ async def verify_klant(request: web.Request) -> web.StreamResponse:
     if _not_on_call(request, call_id, agent["login"]):
         raise _Reject(_error(403, *_NOT_ON_CALL))
     body = await _body(request, ChooseBody)
+    gate = request.app.get(VERIFY_GATE_KEY)
+    if gate is not None:
+        refused = await gate(call_id, agent["login"], body.klant_ref)
+        if refused is not None:
+            return _error(409, "verify_required", refused)
     pop = await request.app[POPPER_KEY].mark_verified(call_id, agent["login"], body.klant_ref,
                                                       agent_role=agent["role"])
     await _push(request, agent["login"], call_id, pop)
@@ -252,7 +264,11 @@ async def register_contact(request: web.Request) -> web.StreamResponse:
     agent = _agent(request, AGENT_ROLES)
     body = await _body(request, NewContactmoment)
     popper = request.app[POPPER_KEY]
-    if body.call_id and await popper.state.get(body.call_id, agent["login"]) is None:
+    owner = request.app.get(CALL_OWNER_KEY)
+    # After the citizen hung up the pop state is gone; the agent who answered the call
+    # may still register its contact in nawerk.
+    if body.call_id and await popper.state.get(body.call_id, agent["login"]) is None and not (
+            owner is not None and await owner(body.call_id, agent["login"])):
         raise PopNotFound(body.call_id)
     source = request.app[SOURCE_KEY]
     new_id = await source.register_contact(body, agent=agent["login"])
@@ -361,9 +377,11 @@ OPENAPI_PATHS: dict[str, Any] = {
         "parameters": _CALL_PARAM, "requestBody": _body_schema(ChooseBody),
         "responses": {"200": _POP, **_COMMON, **_POP_ERRORS}}},
     "/api/zaken/calls/{call_id}/verify": {"post": {
-        "summary": "Mark the caller's identity verified: the pop shows details",
+        "summary": "Mark the caller's identity verified: the pop shows details (with call "
+                   "scripts: 409 verify_required unless the script's verify step passed)",
         "parameters": _CALL_PARAM, "requestBody": _body_schema(ChooseBody),
-        "responses": {"200": _POP, **_COMMON, **_POP_ERRORS}}},
+        "responses": {"200": _POP, **_COMMON, **_POP_ERRORS,
+                      "409": _json("the script's verify step has not passed", _ERR)}}},
     "/api/zaken/contactmomenten": {"post": {
         "summary": "Register a contactmoment", "requestBody": _body_schema(NewContactmoment),
         "responses": {"201": _json("registered", {"type": "object", "properties": {

@@ -159,6 +159,10 @@ class OpenKlant:
             partij_uuid=partij_uuid, kanaal=self.config.kanaal, onderwerp="Terugbelverzoek",
             inhoud=f"Terugbellen op {telefoonnummer}. {toelichting}".strip(), gelukt=True,
             zaak_identificatie=None)
+        return await self.internetaak(contact_uuid=contact_uuid, toelichting=toelichting)
+
+    async def internetaak(self, *, contact_uuid: str, toelichting: str) -> str:
+        """An internetaak "Terugbellen" on an existing klantcontact."""
         body: dict[str, Any] = {
             "nummer": "", "gevraagdeHandeling": "Terugbellen",
             "aanleidinggevendKlantcontact": {"uuid": contact_uuid},

@@ -16,7 +16,7 @@ import asyncpg
 
 ACTIONS = ("greeting", "details", "search", "contact_registered", "callback_requested",
            "log_query", "retention_purge", "callback_note_read", "callback_note_closed",
-           "ivr_zaak_status")
+           "ivr_zaak_status", "identity_check", "contact_list")
 # Migration 0012's floor: the database refuses to purge anything younger.
 MIN_RETENTION_DAYS = 30
 

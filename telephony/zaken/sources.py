@@ -282,6 +282,12 @@ class ZgwZaakSource:
         return self.brp.refs.ref(bsn)
 
     async def register_contact(self, contact: NewContactmoment, *, agent: str) -> str:
+        return await self.klantcontact(contact, agent=agent, gelukt=True)
+
+    async def klantcontact(self, contact: NewContactmoment, *, agent: str,
+                           gelukt: bool) -> str:
+        """The klantcontact in Open Klant: betrokkene, the zaak as onderwerpobject, and
+        ``indicatieContactGelukt`` as given (the call script's outcome decides it)."""
         partij = contact.klant_ref if contact.klant_ref and _is_uuid(contact.klant_ref) \
             else None
         zaak_uuid = None
@@ -295,7 +301,7 @@ class ZgwZaakSource:
                     zaak_uuid = str(zaak["uuid"])
         return await self.openklant.maak_klantcontact(
             partij_uuid=partij, kanaal=contact.kanaal, onderwerp=contact.onderwerp,
-            inhoud=contact.tekst, gelukt=True, zaak_identificatie=contact.zaak_identificatie,
+            inhoud=contact.tekst, gelukt=gelukt, zaak_identificatie=contact.zaak_identificatie,
             zaak_uuid=zaak_uuid)
 
     async def create_callback(self, task: CallbackTask) -> str:

@@ -45,7 +45,7 @@ async def test_pop_appears_restricted_until_verified_and_only_to_the_offered_age
     assert await zoe.text_content("#state-label") == "Beschikbaar"
 
     # algemeen: zoe has level 6 (penalty 4), anna level 4 (penalty 6): zoe gets the call.
-    await queue_call(kcc, CALLER, "0612345678", data="8",
+    await queue_call(kcc, CALLER, "0612345678", data="12",
                      variables="__KCC_SUBJECT=paspoort,__KCC_TRANSCRIPT=ik bel over mijn paspoort")
     await zoe.wait_for_selector("#pop-card:not([hidden])", timeout=15_000)
     assert await zoe.text_content("#pop-caller-name") == CALLER
@@ -72,8 +72,22 @@ async def test_pop_appears_restricted_until_verified_and_only_to_the_offered_age
     assert await anna.is_hidden("#pop-card")
     assert await anna.evaluate("window.kccPanel.pop") is None
 
-    await zoe.click("#btn-verify")
+    # The call script (default: the subject has none of its own) is beside the pop; its
+    # verify step replaces a bare "verified" button (issue 11).
+    await zoe.wait_for_selector("#script-card:not([hidden])", timeout=15_000)
+    assert "identiteit" in await zoe.text_content("#script-missing")
+    rule = zoe.locator("#script-rules li[data-rule=view_details]")
+    assert await rule.get_attribute("data-allowed") == "no"
+    await zoe.fill("#script-input-vraag", "vraag over mijn paspoort")
+    await zoe.click("button[data-answer=vraag]")
+    await until(zoe, "!document.getElementById('script-missing').textContent"
+                     ".includes('vraag')")
+    for box in await zoe.locator("#script-card input[data-fact]").all():
+        await box.check()
+    await zoe.click("#btn-script-verify")
     await zoe.wait_for_selector("#pop-details", timeout=10_000)
+    assert await zoe.text_content("#script-verify-result") == "Geslaagd"
+    assert await rule.get_attribute("data-allowed") == "yes"
     assert await zoe.text_content("#pop-verified") == "Identiteit geverifieerd"
     assert await zoe.text_content("#klant-naam") == CALLER
     assert await zoe.text_content("#klant-geboortedatum")
@@ -97,11 +111,26 @@ async def test_pop_appears_restricted_until_verified_and_only_to_the_offered_age
             "SELECT * FROM contactmomenten WHERE medewerker = 'zoe' ORDER BY id DESC LIMIT 1")
     assert stored is not None and stored["uitkomst"] == "Informatie gegeven"
 
-    # The caller hangs up after 8 s: nawerk, which the agent ends early.
+    # The caller hangs up: nawerk, which ends only with the call's outcome registered.
     await wait_for(lambda: _is(zoe, "wrap_up"), timeout=20, what="nawerk after the call")
     assert (await zoe.text_content("#state-label")) == "Nawerk"
     await zoe.click("#btn-end-wrapup")
+    await until(zoe, "document.getElementById('state-error').textContent.includes('uitkomst')")
+    assert await _is(zoe, "wrap_up")
+    await zoe.select_option("#script-outcome", "beantwoord")
+    await zoe.fill("#script-notes", "Paspoortaanvraag uitgelegd")
+    await zoe.click("#btn-outcome")
+    await zoe.wait_for_selector("#script-registered", timeout=10_000)
+    await zoe.click("#btn-end-wrapup")
     await wait_for(lambda: _is(zoe, "available"), timeout=10, what="available after nawerk")
+    async with kcc.service.pool.acquire() as conn:
+        registered = await conn.fetchrow(
+            "SELECT status, outcome, notes, hung_up_at FROM call_contactmomenten "
+            "WHERE agent_login = 'zoe' ORDER BY created_at DESC LIMIT 1")
+    assert (registered["status"], registered["outcome"]) == ("voltooid", "beantwoord")
+    assert registered["hung_up_at"] is not None  # registered after the citizen hung up
+    acks = await zoe.evaluate("window.kccPanel.scriptAcks")
+    assert len(acks) == 3 and all(a > 0 for a in acks)
     assert zoe.errors == [] and anna.errors == []
 
 
@@ -129,7 +158,7 @@ async def test_hostile_caller_id_and_transcript_are_shown_as_text(kcc: Harness, 
     await result.wait_for(timeout=10_000)
     await result.click()
     await zoe.wait_for_selector("#pop-candidates li.candidate.selected", timeout=10_000)
-    assert await zoe.is_enabled("#btn-verify")
+    await until(zoe, "!document.getElementById('btn-script-verify').disabled")
     assert zoe.errors == []
 
 
@@ -258,12 +287,22 @@ async def test_transfer_from_the_panel_once_then_refused(kcc: Harness, browser) 
         "options => options.map(o => o.value)")
     assert "burgerzaken" in targets and "agent-anna" in targets and "agent-zoe" not in targets
     await zoe.select_option("#transfer-to", "burgerzaken")
+    # Without a handover note and a reason the service refuses; zoe keeps the citizen.
+    await zoe.click("#btn-transfer")
+    await until(zoe, "document.getElementById('transfer-error').textContent"
+                     ".includes('overdrachtsnotitie')")
+    assert _call_named(kcc, name).answered_by == "zoe"
+    await zoe.select_option("#transfer-to", "burgerzaken")
+    await zoe.fill("#transfer-note", "vraag over verhuizing")
+    await zoe.fill("#transfer-reason", "specialist")
     await zoe.click("#btn-transfer")
     await until(zoe, "document.getElementById('transfer-result').textContent"
                      ".startsWith('Doorverbonden naar')")
     await anna.wait_for_selector("#pop-card:not([hidden])", timeout=15_000)
     await wait_for(lambda: _call_named(kcc, name).answered_by == "anna", what="anna answered")
     await anna.select_option("#transfer-to", "algemeen")
+    await anna.fill("#transfer-note", "terug naar algemeen")
+    await anna.fill("#transfer-reason", "verkeerde wachtrij")
     await anna.click("#btn-transfer")
     await until(anna, "document.getElementById('transfer-error').textContent"
                       ".includes('maximum 1')")

@@ -34,14 +34,26 @@ async def _post(harness: Harness, login: str, linkedid: str, body: object):
 async def test_transfer_api_transfers_once_then_refuses(harness: Harness):
     model = harness.service.model
     call = await _answered(harness, "Eenmaal Doorverbonden", "anna")
-    status, body = await _post(harness, "mehmet", call.linkedid, {"to": "burgerzaken"})
+    handover = {"note": "vraag over verhuizing, adres al gecontroleerd",
+                "reason": "specialist burgerzaken"}
+    status, body = await _post(harness, "mehmet", call.linkedid,
+                               {"to": "burgerzaken", **handover})
     assert (status, body["error"]["code"]) == (403, "not_your_call")
     for bad in ("nergens", "agent-onbekend", "burgerzaken,1", None, 7):
-        status, body = await _post(harness, "anna", call.linkedid, {"to": bad})
+        status, body = await _post(harness, "anna", call.linkedid, {"to": bad, **handover})
         assert (status, body["error"]["code"]) == (400, "bad_target"), bad
-    status, body = await _post(harness, "anna", "123.456", {"to": "burgerzaken"})
+    status, body = await _post(harness, "anna", "123.456", {"to": "burgerzaken", **handover})
     assert status == 404
-    status, body = await _post(harness, "anna", call.linkedid, {"to": "burgerzaken"})
+    # Without a handover note and a reason the call script refuses (issue 11).
+    for missing in ("note", "reason"):
+        partial = {k: v for k, v in handover.items() if k != missing}
+        status, body = await _post(harness, "anna", call.linkedid,
+                                   {"to": "burgerzaken", **partial})
+        assert (status, body["error"]["code"]) == (409, "handover_required"), body
+        assert "overdrachtsnotitie" in body["error"]["message"] or \
+            "reden" in body["error"]["message"]
+    assert call.transfer_count == 0 and call.answered_by == "anna"
+    status, body = await _post(harness, "anna", call.linkedid, {"to": "burgerzaken", **handover})
     assert status == 200, body
     assert body == {"linkedid": call.linkedid, "to": "burgerzaken", "transfers": 1,
                     "max_transfers": 1}
@@ -50,7 +62,7 @@ async def test_transfer_api_transfers_once_then_refuses(harness: Harness):
     assert call.transfer_count == 1 and call.transfers[0]["by"] == "anna"
 
     # The second transfer is refused before anything happens: zoe keeps the citizen.
-    status, body = await _post(harness, "zoe", call.linkedid, {"to": "algemeen"})
+    status, body = await _post(harness, "zoe", call.linkedid, {"to": "algemeen", **handover})
     assert (status, body["error"]["code"]) == (409, "transfer_limit"), body
     assert "maximum 1" in body["error"]["message"]
     leg = agent_leg(model, call, "zoe")

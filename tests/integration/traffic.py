@@ -136,7 +136,8 @@ class Traffic:
                f"/api/calls/{call.linkedid}/transfer")
         headers = {"Authorization": f"Bearer {await self.h.token('zoe')}"}
         async with aiohttp.ClientSession(headers=headers) as http, \
-                http.post(url, json={"to": "burgerzaken"}) as resp:
+                http.post(url, json={"to": "burgerzaken", "note": "vraag over een paspoort",
+                                     "reason": "specialist burgerzaken"}) as resp:
             assert resp.status == 200, await resp.text()
         await wait_for(lambda: agent_leg(svc.model, call, "anna"), what="anna has the call")
         before = agent_leg(svc.model, call, "anna")

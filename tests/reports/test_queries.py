@@ -11,7 +11,7 @@ import pytest
 from telephony.config import Config
 from telephony.reports import api, queries
 
-from .fixtures import AMS, D1, D2, at, load
+from .fixtures import AMS, D0, D1, D2, at, load
 
 TZ = "Europe/Amsterdam"
 
@@ -202,3 +202,54 @@ async def test_a_call_cut_by_the_pbx_is_counted_apart_not_abandoned(
     algemeen = (await _queues(loaded, kcc_config))[("2025-03-10", "algemeen")]
     assert (algemeen["abandoned"], algemeen["cut_off"], algemeen["offered"]) == (0, 1, 8)
     assert algemeen["abandon_rate"] == 0.0  # 0 / (5 + 0 + 1)
+
+
+async def test_fcr_from_the_script_outcomes_resolved_flag(loaded: asyncpg.Pool,
+                                                          kcc_config: Config) -> None:
+    """Issue 11: a call script's completed contactmoment decides the outcome and FCR by
+    its ``resolved`` flag; an 'onvolledig' one is no registration."""
+    rows = [("c2", "voltooid", "doorverwezen", True),     # legacy "Doorverbonden": now resolved
+            ("c7", "voltooid", "terugbelverzoek", False),  # still not resolved
+            ("c6", "onvolledig", None, None)]              # nawerk forced: not registered
+    for call_id, status, outcome, resolved in rows:
+        await loaded.execute(
+            """INSERT INTO call_contactmomenten (call_id, agent_login, status, outcome,
+                   resolved, completed_at) VALUES ($1, 'anna', $2, $3, $4, now())""",
+            call_id, status, outcome, resolved)
+    algemeen = (await _queues(loaded, kcc_config))[("2025-03-10", "algemeen")]
+    assert algemeen["registered"] == 4          # c1 c2 c3 c7, not c6
+    assert algemeen["resolved_by_outcome"] == 3  # c1, c3 by name; c2 by its flag
+    assert algemeen["fcr_outcome"] == 0.75
+
+
+async def test_registration_and_refusals_per_day(pool: asyncpg.Pool) -> None:
+    """Issue 11: registration completeness per agent and queue, refused actions per rule."""
+    from telephony.reports import queries
+
+    rows = [("r1", "anna", "algemeen", "voltooid", True, at(D1, "09:00:00")),
+            ("r2", "anna", "algemeen", "onvolledig", None, at(D1, "10:00:00")),
+            ("r3", "anna", "algemeen", "voltooid", False, at(D1, "11:00:00")),
+            ("r4", "bob", "afval", "open", None, at(D2, "00:30:00")),
+            ("r5", "bob", "afval", "voltooid", True, at(D0, "12:00:00"))]  # before range
+    for call_id, agent, queue, status, resolved, created in rows:
+        await pool.execute(
+            """INSERT INTO call_contactmomenten (call_id, agent_login, queue, status,
+                   outcome, resolved, created_at, completed_at)
+               VALUES ($1, $2, $3, $4::text,
+                       CASE WHEN $4::text = 'voltooid' THEN 'beantwoord' END,
+                       $5, $6::timestamptz,
+                       CASE WHEN $4::text <> 'open' THEN $6::timestamptz END)""",
+            call_id, agent, queue, status, resolved, created)
+    for agent, action, code in (("anna", "end_nawerk", "outcome_required"),
+                                ("bob", "end_nawerk", "outcome_required"),
+                                ("anna", "transfer", "handover_required")):
+        await pool.execute("INSERT INTO rule_refusals (agent_login, action, code, at) "
+                           "VALUES ($1, $2, $3, $4)", agent, action, code, at(D1, "12:00:00"))
+    got = await queries.registration_rows(pool, D1, D2, TZ)
+    assert [(r["day"], r["agent"], r["queue"], r["contacts"], r["registered"],
+             r["incomplete"], r["open"], r["resolved"], r["completeness"]) for r in got] == [
+        ("2025-03-10", "anna", "algemeen", 3, 2, 1, 0, 1, 0.667),
+        ("2025-03-11", "bob", "afval", 1, 0, 0, 1, 0, 0.0)]
+    refused = await queries.refusal_rows(pool, D1, D2, TZ)
+    assert [(r["action"], r["code"], r["refused"], r["agents"]) for r in refused] == [
+        ("end_nawerk", "outcome_required", 2, 2), ("transfer", "handover_required", 1, 1)]
