@@ -19,6 +19,8 @@ const KccSoftphone = (() => {
     disconnected: "Softphone: verbinding verbroken",
   };
 
+  const ICE_GATHER_MS = 500;
+
   function start(config, nodes) {
     const state = { status: "off", ua: null, session: null, calls: 0, answered: 0, error: "" };
     window.kccSoftphone = state; // tests read status, session and getStats() from here
@@ -109,6 +111,14 @@ const KccSoftphone = (() => {
       const remote = session.remote_identity;
       const caller = remote ? (remote.display_name || (remote.uri && remote.uri.user) || "") : "";
       setCall(caller || "onbekend", "gaat over");
+      // JsSIP sends the answer only when ICE gathering completes, with no time limit: a
+      // host with an interface that never finishes gathering (IPv6 without a route, a
+      // VPN) leaves the citizen ringing. Host candidates come within milliseconds; send
+      // what there is ICE_GATHER_MS after the first one.
+      let gatherTimer = null;
+      session.on("icecandidate", (e) => {
+        if (!gatherTimer) gatherTimer = setTimeout(e.ready, ICE_GATHER_MS);
+      });
       session.on("peerconnection", (e) => {
         e.peerconnection.addEventListener("track", (ev) => {
           if (ev.streams && ev.streams[0]) nodes.audio.srcObject = ev.streams[0];
