@@ -94,6 +94,8 @@ const KccSoftphone = (() => {
       const s = state.session;
       nodes.answerButton.disabled = !(s && s.direction === "incoming" && s.isInProgress());
       nodes.hangupButton.disabled = !(s && !s.isEnded());
+      // The call controls (phone.js) follow the session through this event.
+      document.dispatchEvent(new CustomEvent("kcc-softphone"));
     }
 
     nodes.answerButton.addEventListener("click", answer);
