@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from telephony.callbacks.dialer import Dialer
 from telephony.callbacks.dispatcher import Dispatcher
+from telephony.callbacks.offer import notifier
 from telephony.callbacks.results import CallbackResultRoute
 from telephony.callbacks.store import CallbackStore
 
@@ -36,9 +37,9 @@ class CallbackService:
         if self.dispatcher is None:
             return None
         status = await self.dispatcher.record(callback_id, attempt, outcome, dialstatus)
-        row = await self.store.get(callback_id) if self.store else None
-        if row and status is not None:
-            agent = (row.get("agent") or "")
+        if status is not None and self.store is not None:
+            # The row forgets its agent when the attempt ends; the attempt keeps it.
+            agent = await self.store.attempt_agent(callback_id, attempt)
             message = {"type": "callback.result", "callback_id": callback_id,
                        "attempt": attempt, "outcome": outcome, "status": status}
             if agent:
@@ -49,7 +50,7 @@ class CallbackService:
         s = self.service
         tz = s.config.kcc.timezone
         self.store = CallbackStore(s.pool)
-        dialer = Dialer(self.cfg, s.link, s.acd, notify=s.hub.send_to_agent)
+        dialer = Dialer(self.cfg, s.link, s.acd, notify=notifier(s))
         self.dispatcher = Dispatcher(
             self.cfg, self.store, dialer, instance=s.config.service.instance_id,
             free_agents=self.free_agents, earliest_caller=self.earliest_caller,
