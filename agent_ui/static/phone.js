@@ -13,6 +13,7 @@
 
 (() => {
   const { el } = KCC;
+  const { ui } = KCCPanel;
   const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
   const DTMF_OPTIONS = { transportType: "RFC2833", duration: 120, interToneGap: 70 };
   const nodes = {};
@@ -93,7 +94,60 @@
     card.appendChild(el("details", { id: "sp-keypad-box" },
       el("summary", {}, "Toetsenblok"), keypad, el("p", {}, "Verzonden: ", nodes.sent)));
     card.appendChild(nodes.status);
+    card.appendChild(dialForm());
+    watchPop();
     refresh();
+  }
+
+  // ------------------------------------------------------------ click-to-dial
+  /* Through the service (POST /api/calls/dial): the number rules apply there, your phone
+   * rings first, the citizen sees the municipality's 14 number. */
+  async function dialOut(number) {
+    const out = nodes.dialResult;
+    out.textContent = "";
+    delete out.dataset.linkedid;
+    const pop = ui.pop || {};
+    const municipality = (pop.call || {}).municipality || ((pop.pop || {}).call || {}).municipality;
+    try {
+      const res = await KCC.api("POST", "/api/calls/dial",
+        municipality ? { number, municipality } : { number });
+      out.dataset.linkedid = res.linkedid;
+      out.textContent = `Uw telefoon gaat over; daarna wordt ${res.number} gebeld `
+        + `(de burger ziet ${res.caller_id}).`;
+    } catch (err) {
+      out.textContent = `Bellen niet mogelijk: ${err.message}`;
+    }
+  }
+
+  function dialForm() {
+    nodes.dialNumber = el("input", { id: "sp-dial-number", inputmode: "tel", maxlength: "32",
+      autocomplete: "off" });
+    nodes.dialResult = el("p", { id: "sp-dial-result", role: "status" });
+    const form = el("form", { id: "sp-dial-form", "aria-label": "Uitbellen" },
+      el("label", { className: "inline" }, "Nummer ", nodes.dialNumber),
+      el("button", { type: "submit", id: "sp-dial" }, "Bellen"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const number = nodes.dialNumber.value.trim();
+      if (number) dialOut(number);
+    });
+    return el("div", {}, form, nodes.dialResult);
+  }
+
+  /* A "Bellen" button beside the caller's number in the pop (pop.js re-renders the card,
+   * so it is put back whenever the number is drawn again). */
+  function watchPop() {
+    const card = document.getElementById("pop-card");
+    if (!card) return;
+    const add = () => {
+      const dd = document.getElementById("pop-caller-number");
+      if (!dd || document.getElementById("pop-dial") || !/\d/.test(dd.textContent)) return;
+      const number = dd.textContent;
+      dd.parentNode.after(el("p", {}, el("button", { type: "button", className: "secondary",
+        id: "pop-dial", onclick: () => { nodes.dialNumber.value = number; dialOut(number); } },
+      `Bel ${number}`)));
+    };
+    new MutationObserver(add).observe(card, { childList: true, subtree: true });
   }
 
   document.addEventListener("kcc-softphone", refresh);
