@@ -100,7 +100,7 @@ def all_routes() -> list[tuple[str, str, Any]]:
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
-    from telephony.callbacks import dial_out
+    from telephony.callbacks import dial_out, note_pickup
     from telephony.reports import api as reports_api
     from telephony.supervisor import api as supervisor_api
     from telephony.supervisor.audit import audit_steering
@@ -109,7 +109,8 @@ def all_routes() -> list[tuple[str, str, Any]]:
     ivr_routes = [(m, p, h if m == "GET" else _supervisors_only(h))
                   for m, p, h in ivr_api.ROUTES]
     return audit_steering([*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes,
-                           *callbacks_api.ROUTES, *dial_out.ROUTES, *reports_api.ROUTES,
+                           *callbacks_api.ROUTES, *dial_out.ROUTES, *note_pickup.ROUTES,
+                           *reports_api.ROUTES,
                            *supervisor_api.ROUTES, ("GET", "/ws", ws_handler)])
 
 
@@ -127,7 +128,7 @@ def openapi_document() -> dict[str, Any]:
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
     from telephony.callbacks import api as callbacks_api
-    from telephony.callbacks import dial_out
+    from telephony.callbacks import dial_out, note_pickup
     from telephony.reports import api as reports_api
     from telephony.supervisor import api as supervisor_api
     from telephony.zaken import api as zaken_api
@@ -135,7 +136,8 @@ def openapi_document() -> dict[str, Any]:
     doc = {**OPENAPI, "paths": {**OPENAPI["paths"], **acd_api.OPENAPI_PATHS,
                                 **zaken_api.OPENAPI_PATHS, **ivr_api.OPENAPI_PATHS,
                                 **callbacks_api.OPENAPI_PATHS, **reports_api.OPENAPI_PATHS,
-                                **supervisor_api.OPENAPI_PATHS, **dial_out.OPENAPI_PATHS}}
+                                **supervisor_api.OPENAPI_PATHS, **dial_out.OPENAPI_PATHS,
+                                **note_pickup.OPENAPI_PATHS}}
     doc["paths"]["/ws"] = {"get": {
         "summary": "WebSocket: first message {type: auth, token}; pushes agent.state, "
                    "call.offered (only to the offered agent), queue.stats and board "

@@ -161,5 +161,5 @@
     if (nodes.hold) refresh();
   });
 
-  window.kccPhone = { toggleHold, toggleMute, sendDigit }; // shortcuts.js and tests
+  window.kccPhone = { toggleHold, toggleMute, sendDigit, dial: dialOut }; // shortcuts, notes
 })();

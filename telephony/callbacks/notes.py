@@ -19,6 +19,13 @@ COLS = ("id, uuid::text AS uuid, onderwerp, vraag, telefoonnummer, team, toegewe
         "created_at")
 
 
+# Who may read or close a notitie (issue 10, finding 6): supervisors and admins (see_all),
+# the person it is assigned to, whoever wrote it, and the team it is for: agents with that
+# team (queue) among their skills. Everyone else sees nothing, not even that it exists.
+SCOPE = ("({all}::bool OR toegewezen_aan = {who} OR aangemaakt_door = {who} "
+         "OR team IN (SELECT skill FROM agent_skills WHERE login = {who}))")
+
+
 def promised_deadline(hours: Hours, tz: str, now: datetime, working_days: int) -> datetime:
     """End of the N-th working day after today, in the KCC's timezone."""
     zone = ZoneInfo(tz)
