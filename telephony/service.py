@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -21,6 +22,7 @@ from aiohttp import web
 from agent_ui.hub import Hub
 from ivr.agi_server import AgiServer
 from ivr.app import IvrApp
+from telephony.acd import consult
 from telephony.acd.agents_repo import AgentRepository
 from telephony.acd.service import AcdService
 from telephony.acd.stats import QueueStats
@@ -137,6 +139,8 @@ class KccService:
         self.bus.subscribe("redis", self._to_redis)
         self.bus.subscribe("acd", self._to_acd)
         self.bus.subscribe("websocket", self._to_websocket)
+        # Attended transfers: the colleague gets the pop and the handover note.
+        self.bus.subscribe("handover", functools.partial(consult.on_event, self))
         self.bus.subscribe("board", self.board.on_event)
         self.bus.start()
         await self.ivr.start(self.pool, self.redis.r)

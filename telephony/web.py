@@ -99,6 +99,7 @@ def all_routes() -> list[tuple[str, str, Any]]:
     from agent_ui.hub import ws_handler
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
+    from telephony.acd import consult
     from telephony.callbacks import api as callbacks_api
     from telephony.callbacks import dial_out, note_pickup
     from telephony.reports import api as reports_api
@@ -110,7 +111,7 @@ def all_routes() -> list[tuple[str, str, Any]]:
                   for m, p, h in ivr_api.ROUTES]
     return audit_steering([*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes,
                            *callbacks_api.ROUTES, *dial_out.ROUTES, *note_pickup.ROUTES,
-                           *reports_api.ROUTES,
+                           *consult.ROUTES, *reports_api.ROUTES,
                            *supervisor_api.ROUTES, ("GET", "/ws", ws_handler)])
 
 
@@ -127,6 +128,7 @@ def _supervisors_only(handler: Any) -> Any:
 def openapi_document() -> dict[str, Any]:
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
+    from telephony.acd import consult
     from telephony.callbacks import api as callbacks_api
     from telephony.callbacks import dial_out, note_pickup
     from telephony.reports import api as reports_api
@@ -137,7 +139,7 @@ def openapi_document() -> dict[str, Any]:
                                 **zaken_api.OPENAPI_PATHS, **ivr_api.OPENAPI_PATHS,
                                 **callbacks_api.OPENAPI_PATHS, **reports_api.OPENAPI_PATHS,
                                 **supervisor_api.OPENAPI_PATHS, **dial_out.OPENAPI_PATHS,
-                                **note_pickup.OPENAPI_PATHS}}
+                                **note_pickup.OPENAPI_PATHS, **consult.OPENAPI_PATHS}}
     doc["paths"]["/ws"] = {"get": {
         "summary": "WebSocket: first message {type: auth, token}; pushes agent.state, "
                    "call.offered (only to the offered agent), queue.stats and board "

@@ -94,9 +94,122 @@
     card.appendChild(el("details", { id: "sp-keypad-box" },
       el("summary", {}, "Toetsenblok"), keypad, el("p", {}, "Verzonden: ", nodes.sent)));
     card.appendChild(nodes.status);
+    card.appendChild(consultBox());
     card.appendChild(dialForm());
     watchPop();
     refresh();
+  }
+
+  // ------------------------------------------------------------ attended transfer
+  /* Ruggespraak: ask the service (limit, note), hold the citizen, call the colleague;
+   * then Overdragen (REFER with Replaces: Asterisk bridges citizen and colleague) or
+   * Terug naar burger (hang the consult up, resume). The dialplan checks the limit on
+   * the consult call too, so a refused consult simply fails here. */
+  let consult = null;
+
+  function consultState(text) {
+    nodes.consultState.textContent = text;
+    const live = !!(consult && consult.isEstablished() && !consult.isEnded());
+    nodes.consultStart.disabled = !current() || !!consult;
+    nodes.consultComplete.disabled = !live;
+    nodes.consultReturn.disabled = !consult;
+  }
+
+  async function consultStart() {
+    const citizen = current();
+    if (!citizen || consult) return;
+    const linkedid = ui.pop && ui.pop.linkedid;
+    let res;
+    try {
+      if (!linkedid) throw new Error("geen gesprek in het klantbeeld");
+      res = await KCC.api("POST", `/api/calls/${encodeURIComponent(linkedid)}/consult`,
+        { to: nodes.consultTo.value, note: nodes.consultNote.value });
+    } catch (err) {
+      consultState(`Ruggespraak niet mogelijk: ${err.message}`);
+      return;
+    }
+    if (!citizen.isOnHold().local) citizen.hold();
+    const host = String(ui.config.softphone.uri).split("@")[1];
+    const sp = window.kccSoftphone;
+    consult = sp.ua.call(`sip:${res.dial}@${host}`, {
+      mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] },
+    });
+    window.kccPhone.consult = consult;
+    let gather = null;
+    consult.on("icecandidate", (e) => { if (!gather) gather = setTimeout(e.ready, 500); });
+    consult.on("peerconnection", (e) => {
+      e.peerconnection.addEventListener("track", (ev) => {
+        if (ev.streams && ev.streams[0]) nodes.consultAudio.srcObject = ev.streams[0];
+      });
+    });
+    consult.on("confirmed", () => consultState("In ruggespraak met uw collega; de burger wacht."));
+    const over = (text) => () => {
+      consult = null;
+      consultState(text);
+      const s = current();
+      if (s && s.isOnHold().local) s.unhold();
+    };
+    consult.on("failed", (e) => over(`Ruggespraak mislukt (${e.cause}): u hebt de burger weer.`)());
+    consult.on("ended", over("Ruggespraak beëindigd."));
+    consultState("Collega wordt gebeld…");
+  }
+
+  function consultComplete() {
+    const citizen = current();
+    if (!citizen || !consult) return;
+    const target = consult;
+    citizen.refer(target.remote_identity.uri, {
+      replaces: target,
+      eventHandlers: {
+        accepted: () => consultState("Overgedragen: de burger is bij uw collega."),
+        failed: () => consultState("Overdragen mislukt: u hebt de burger nog."),
+      },
+    });
+  }
+
+  function consultReturn() {
+    if (consult) consult.terminate();
+  }
+
+  function consultBox() {
+    const targets = ((ui.config && ui.config.transfer_targets) || [])
+      .filter((t) => String(t.to).startsWith("agent-"));
+    nodes.consultTo = el("select", { id: "consult-to" },
+      targets.map((t) => el("option", { value: t.to }, t.label)));
+    nodes.consultNote = el("textarea", { id: "consult-note", rows: "2", maxlength: "2000" });
+    nodes.consultStart = el("button", { type: "button", id: "consult-start",
+      onclick: consultStart }, "Ruggespraak");
+    nodes.consultComplete = el("button", { type: "button", id: "consult-complete",
+      onclick: consultComplete, disabled: true }, "Overdragen");
+    nodes.consultReturn = el("button", { type: "button", id: "consult-return",
+      className: "secondary", onclick: consultReturn, disabled: true }, "Terug naar burger");
+    nodes.consultState = el("p", { id: "consult-state", role: "status" });
+    nodes.consultAudio = el("audio", { autoplay: true });
+    return el("details", { id: "consult-box" }, el("summary", {}, "Ruggespraak en overdragen"),
+      el("label", {}, "Collega ", nodes.consultTo),
+      el("label", {}, "Overdrachtsnotitie", nodes.consultNote),
+      el("div", { className: "buttons" }, nodes.consultStart, nodes.consultComplete,
+        nodes.consultReturn),
+      nodes.consultState, nodes.consultAudio);
+  }
+
+  /* The colleague who receives the citizen: the handover note above the pop. */
+  function showHandover(msg) {
+    let box = document.getElementById("handover");
+    if (!msg.handover) {
+      if (box) box.hidden = true;
+      return;
+    }
+    if (!box) {
+      box = el("section", { className: "card", id: "handover", "aria-live": "polite",
+        "aria-label": "Overdracht" });
+      const pop = document.getElementById("pop");
+      pop.parentNode.insertBefore(box, pop);
+    }
+    box.replaceChildren(el("h2", {}, `Overgedragen door ${msg.handover.from}`),
+      el("blockquote", { id: "handover-note" }, msg.handover.note || "(geen notitie)"));
+    box.dataset.linkedid = msg.linkedid;
+    box.hidden = false;
   }
 
   // ------------------------------------------------------------ click-to-dial
@@ -150,7 +263,11 @@
     new MutationObserver(add).observe(card, { childList: true, subtree: true });
   }
 
-  document.addEventListener("kcc-softphone", refresh);
+  document.addEventListener("kcc-softphone", () => {
+    refresh();
+    if (nodes.consultStart) consultState(nodes.consultState.textContent);
+  });
+  KCCPanel.on("call.offered", showHandover);
   KCCPanel.onStart(() => {
     build();
     nodes.sent.textContent = "";
