@@ -81,7 +81,9 @@ const KccSoftphone = (() => {
       const session = state.session;
       if (!session || !session.isInProgress()) return;
       session.answer({
-        mediaConstraints: { audio: true, video: false },
+        // The microphone the agent chose (devices.js), else the default one.
+        mediaConstraints: { audio: window.kccDevices ? window.kccDevices.audioConstraint() : true,
+          video: false },
         pcConfig: { iceServers: [] },
       });
     }
