@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -22,6 +23,7 @@ from aiohttp import web
 from agent_ui.hub import Hub
 from ivr.agi_server import AgiServer
 from ivr.app import IvrApp
+from telephony.acd import consult
 from telephony.acd.agents_repo import AgentRepository
 from telephony.acd.service import AcdService
 from telephony.acd.stats import QueueStats
@@ -187,6 +189,8 @@ class KccService:
         self.bus.subscribe("acd", self._to_acd)
         self.bus.subscribe("scripting", self.scripting.on_event)
         self.bus.subscribe("websocket", self._to_websocket, drop_oldest=True)
+        # Attended transfers: the colleague gets the pop and the handover note.
+        self.bus.subscribe("handover", functools.partial(consult.on_event, self))
         self.bus.subscribe("board", self.board.on_event, drop_oldest=True)
         self.bus.start()
         self.supervisor.start("spool-replay", self.writer.run_replay)

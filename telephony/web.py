@@ -106,17 +106,21 @@ def all_routes() -> list[tuple[str, str, Any]]:
     from agent_ui.hub import ws_handler
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
+    from telephony.acd import consult
     from telephony.callbacks import api as callbacks_api
+    from telephony.callbacks import dial_out, note_pickup
     from telephony.reports import api as reports_api
     from telephony.scripting import api as scripting_api
     from telephony.supervisor import api as supervisor_api
     from telephony.supervisor.audit import audit_steering
     from telephony.zaken import api as zaken_api
+    from telephony.zaken import history
 
     ivr_routes = [(m, p, h if m == "GET" else _supervisors_only(h))
                   for m, p, h in ivr_api.ROUTES]
     return audit_steering([*ROUTES, *acd_api.ROUTES, *zaken_api.ROUTES, *ivr_routes,
-                           *callbacks_api.ROUTES, *reports_api.ROUTES,
+                           *callbacks_api.ROUTES, *dial_out.ROUTES, *note_pickup.ROUTES,
+                           *consult.ROUTES, *history.ROUTES, *reports_api.ROUTES,
                            *supervisor_api.ROUTES, *scripting_api.ROUTES,
                            ("GET", "/ws", ws_handler)])
 
@@ -134,17 +138,21 @@ def _supervisors_only(handler: Any) -> Any:
 def openapi_document() -> dict[str, Any]:
     from ivr import api as ivr_api
     from telephony.acd import api as acd_api
+    from telephony.acd import consult
     from telephony.callbacks import api as callbacks_api
+    from telephony.callbacks import dial_out, note_pickup
     from telephony.reports import api as reports_api
     from telephony.scripting import api as scripting_api
     from telephony.supervisor import api as supervisor_api
     from telephony.zaken import api as zaken_api
+    from telephony.zaken import history
 
     doc = {**OPENAPI, "paths": {**OPENAPI["paths"], **acd_api.OPENAPI_PATHS,
                                 **zaken_api.OPENAPI_PATHS, **ivr_api.OPENAPI_PATHS,
                                 **callbacks_api.OPENAPI_PATHS, **reports_api.OPENAPI_PATHS,
-                                **supervisor_api.OPENAPI_PATHS,
-                                **scripting_api.OPENAPI_PATHS}}
+                                **supervisor_api.OPENAPI_PATHS, **dial_out.OPENAPI_PATHS,
+                                **note_pickup.OPENAPI_PATHS, **consult.OPENAPI_PATHS,
+                                **history.OPENAPI_PATHS, **scripting_api.OPENAPI_PATHS}}
     doc["paths"]["/ws"] = {"get": {
         "summary": "WebSocket: first message {type: auth, token}; pushes agent.state, "
                    "call.offered (only to the offered agent), queue.stats and board "

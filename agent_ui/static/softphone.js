@@ -19,6 +19,8 @@ const KccSoftphone = (() => {
     disconnected: "Softphone: verbinding verbroken",
   };
 
+  const ICE_GATHER_MS = 500;
+
   function start(config, nodes) {
     const state = { status: "off", ua: null, session: null, calls: 0, answered: 0, error: "" };
     window.kccSoftphone = state; // tests read status, session and getStats() from here
@@ -79,7 +81,9 @@ const KccSoftphone = (() => {
       const session = state.session;
       if (!session || !session.isInProgress()) return;
       session.answer({
-        mediaConstraints: { audio: true, video: false },
+        // The microphone the agent chose (devices.js), else the default one.
+        mediaConstraints: { audio: window.kccDevices ? window.kccDevices.audioConstraint() : true,
+          video: false },
         pcConfig: { iceServers: [] },
       });
     }
@@ -92,6 +96,8 @@ const KccSoftphone = (() => {
       const s = state.session;
       nodes.answerButton.disabled = !(s && s.direction === "incoming" && s.isInProgress());
       nodes.hangupButton.disabled = !(s && !s.isEnded());
+      // The call controls (phone.js) follow the session through this event.
+      document.dispatchEvent(new CustomEvent("kcc-softphone"));
     }
 
     nodes.answerButton.addEventListener("click", answer);
@@ -109,6 +115,14 @@ const KccSoftphone = (() => {
       const remote = session.remote_identity;
       const caller = remote ? (remote.display_name || (remote.uri && remote.uri.user) || "") : "";
       setCall(caller || "onbekend", "gaat over");
+      // JsSIP sends the answer only when ICE gathering completes, with no time limit: a
+      // host with an interface that never finishes gathering (IPv6 without a route, a
+      // VPN) leaves the citizen ringing. Host candidates come within milliseconds; send
+      // what there is ICE_GATHER_MS after the first one.
+      let gatherTimer = null;
+      session.on("icecandidate", (e) => {
+        if (!gatherTimer) gatherTimer = setTimeout(e.ready, ICE_GATHER_MS);
+      });
       session.on("peerconnection", (e) => {
         e.peerconnection.addEventListener("track", (ev) => {
           if (ev.streams && ev.streams[0]) nodes.audio.srcObject = ev.streams[0];

@@ -120,8 +120,13 @@ class AcdService:
         queues = set(agent.memberships) if agent else set()
         queues |= set(record.skills)
         for queue in queues:
-            with contextlib.suppress(AmiError):
-                await self.link.action("QueueRemove", Queue=queue, Interface=record.endpoint)
+            # The phone on record and the one Asterisk has (they differ when the endpoint
+            # was changed while the agent was logged in: that one must go too).
+            member = agent.memberships.get(queue) if agent else None
+            interfaces = {record.endpoint} | ({member.interface} if member else set())
+            for interface in sorted(interfaces):
+                with contextlib.suppress(AmiError):
+                    await self.link.action("QueueRemove", Queue=queue, Interface=interface)
         self._cancel_wrapup(login)
         await self.repo.save_session(login, logged_in=False)
         return {"login": login, "state": "logged_out"}

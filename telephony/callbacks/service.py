@@ -18,6 +18,7 @@ from telephony.ami.link import AmiUnavailable
 from telephony.callbacks.destinations import DestinationPolicy
 from telephony.callbacks.dialer import Dialer
 from telephony.callbacks.dispatcher import Dispatcher, linkedid_of
+from telephony.callbacks.offer import notifier
 from telephony.callbacks.results import CallbackResultRoute
 from telephony.callbacks.store import CallbackStore
 
@@ -53,9 +54,9 @@ class CallbackService:
         if self.dispatcher is None:
             return None
         status = await self.dispatcher.record(callback_id, attempt, outcome, dialstatus)
-        row = await self.store.get(callback_id) if self.store else None
-        if row and status is not None:
-            agent = (row.get("agent") or "")
+        if status is not None and self.store is not None:
+            # The row forgets its agent when the attempt ends; the attempt keeps it.
+            agent = await self.store.attempt_agent(callback_id, attempt)
             message = {"type": "callback.result", "callback_id": callback_id,
                        "attempt": attempt, "outcome": outcome, "status": status}
             if agent:
@@ -72,7 +73,7 @@ class CallbackService:
         self.policy.pool = s.pool
         s.ivr.callback_route.policy = self.policy
         self.namespace = astdb_namespace(s.config.database_dsn())
-        dialer = Dialer(self.cfg, s.link, s.acd, notify=s.hub.send_to_agent,
+        dialer = Dialer(self.cfg, s.link, s.acd, notify=notifier(s),
                         policy=self.policy, namespace=self.namespace)
         self.dispatcher = Dispatcher(
             self.cfg, self.store, dialer, instance=s.config.service.instance_id,

@@ -67,6 +67,12 @@ class CallbackStore:
                                        callback_id)
         return as_dict(row) if row else None
 
+    async def attempt_agent(self, callback_id: int, attempt: int) -> str:
+        """The agent an attempt was dialled for (the callback row clears it at the end)."""
+        return await self.pool.fetchval(
+            "SELECT agent FROM callback_attempts WHERE callback_id = $1 AND attempt = $2",
+            callback_id, attempt) or ""
+
     async def claim(self, *, queue: str, before: datetime | None, agent: str, instance: str,
                     lease_seconds: int) -> Claim | None:
         """Take the oldest due callback of ``queue`` for ``agent``, or None.

@@ -150,6 +150,12 @@ class Call:
     def on_hold(self) -> bool:
         return bool(self.holds) and self.holds[-1][1] is None
 
+    @property
+    def hold_seconds(self) -> float:
+        """Time on hold so far (an open hold counts up to its end, set at hangup)."""
+        return round(sum(end - start for start, end in self.holds
+                         if start is not None and end is not None), 3)
+
     def to_record(self) -> dict[str, Any]:
         """The call as stored (PostgreSQL) and published (Redis)."""
         return {
@@ -177,6 +183,7 @@ class Call:
             "abandoned": self.abandoned,
             "transfers": list(self.transfers),
             "holds": [list(h) for h in self.holds],
+            "hold_seconds": self.hold_seconds,
             "hangup_cause": self.hangup_cause,
             "hangup_cause_text": self.hangup_cause_text,
             "recovered": self.recovered,

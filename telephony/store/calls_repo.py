@@ -19,9 +19,9 @@ INSERT INTO calls (linkedid, direction, caller_number, caller_name, dialled, mun
     language, subject, queue, queues, started_at, queued_at, answered_at, ended_at,
     wait_seconds, talk_seconds, answered_by, abandoned, transfer_count, offered, transfers,
     holds, hangup_cause, hangup_cause_text, recovered, instance_id, zaaknummer, transcript,
-    callback, end_reason, updated_at)
+    callback, end_reason, hold_seconds, updated_at)
 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,
-    $23,$24,$25,$26,$27,$28,$29,$30, now())
+    $23,$24,$25,$26,$27,$28,$29,$30,$31, now())
 ON CONFLICT (linkedid) DO UPDATE SET
     direction = CASE WHEN calls.direction = 'inbound' THEN calls.direction
                      ELSE EXCLUDED.direction END,
@@ -54,6 +54,7 @@ ON CONFLICT (linkedid) DO UPDATE SET
                      THEN EXCLUDED.transfers ELSE calls.transfers END,
     holds = CASE WHEN jsonb_array_length(EXCLUDED.holds) >= jsonb_array_length(calls.holds)
                  THEN EXCLUDED.holds ELSE calls.holds END,
+    hold_seconds = GREATEST(EXCLUDED.hold_seconds, calls.hold_seconds),
     hangup_cause = COALESCE(NULLIF(EXCLUDED.hangup_cause, ''), calls.hangup_cause),
     hangup_cause_text = COALESCE(NULLIF(EXCLUDED.hangup_cause_text, ''),
                                  calls.hangup_cause_text),
@@ -87,7 +88,7 @@ class CallRepository:
             json.dumps(r["transfers"]), json.dumps(r["holds"]), r["hangup_cause"],
             r["hangup_cause_text"], r["recovered"], self.instance_id,
             r.get("zaaknummer", ""), r.get("transcript", ""), r.get("callback", ""),
-            r.get("end_reason", ""))
+            r.get("end_reason", ""), float(r.get("hold_seconds") or 0))
 
     async def close_orphans(self, live_linkedids: set[str], reason: str) -> int:
         """End rows still open in the database that Asterisk no longer has.

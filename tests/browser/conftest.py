@@ -29,7 +29,10 @@ from harness import Harness, _test_config, hangup_all, wait_for  # noqa: E402
 
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--ignore-certificate-errors",
                   "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                  "--autoplay-policy=no-user-gesture-required"]
+                  "--autoplay-policy=no-user-gesture-required",
+                  # Loopback host candidates too: a machine whose only interface is lo
+                  # (a CI container) otherwise gathers no ICE candidate and no audio flows.
+                  "--allow-loopback-in-peer-connection"]
 AGENTS = ("anna", "mehmet", "zoe")
 MISSING_CHROMIUM = ("Chromium is not installed (looked for {where}). scripts/bootstrap installs "
                     "it (Debian package 'chromium'); or set KCC_CHROMIUM to a Chromium binary.")

@@ -207,7 +207,18 @@ def test_hold_intervals():
     (ended,) = model.apply({"Event": "Hangup", "Uniqueid": "1.1", "Linkedid": "1.1",
                             "Cause": "16", "Cause-txt": "Normal Clearing", "Timestamp": "6"})
     assert ended.record["holds"] == [[2.0, 4.0]]
+    assert ended.record["hold_seconds"] == 2.0
     assert ended.record["hangup_cause"] == "16"
+
+
+def test_hold_open_at_hangup_counts_until_the_end():
+    model = CallModel()
+    model.apply({"Event": "Newchannel", "Uniqueid": "1.1", "Linkedid": "1.1",
+                 "Channel": "PJSIP/trunk-1", "Timestamp": "1"})
+    model.apply({"Event": "Hold", "Uniqueid": "1.1", "Linkedid": "1.1", "Timestamp": "2"})
+    (ended,) = model.apply({"Event": "Hangup", "Uniqueid": "1.1", "Linkedid": "1.1",
+                            "Cause": "16", "Timestamp": "7.5"})
+    assert ended.record["hold_seconds"] == 5.5
 
 
 @pytest.mark.parametrize("raw,clean", [
