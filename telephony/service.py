@@ -89,7 +89,8 @@ class KccService:
         a = config.asterisk
         self.link = AmiLink(a.ami_host, a.ami_port, a.ami_user, config.ami_secret(),
                             action_timeout=a.ami_action_timeout,
-                            ping_interval=a.ami_ping_interval)
+                            ping_interval=a.ami_ping_interval,
+                            wanted_events=CallModel.wanted_events())
         self.model = CallModel(dialled_normaliser=_dialled_normaliser,
                                caller_normaliser=_caller_normaliser)
         self.bus = EventBus()
