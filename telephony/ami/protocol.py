@@ -63,14 +63,15 @@ class AmiEvent(Mapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         text = self._text
-        needle = "\r\n" + key + ": "
-        at = text.find(needle)
+        at = text.find("\r\n" + key + ": ")
         if at < 0:
             return default
+        if not key.endswith("ChanVariable"):
+            at += len(key) + 4
+            return text[at:text.find("\r\n", at)]
+        needle = "\r\n" + key + ": "
         size = len(needle)
         end = text.find("\r\n", at + size)
-        if not key.endswith("ChanVariable"):
-            return text[at + size:end]
         values = [text[at + size:end]]
         again = text.find(needle, end)
         while again >= 0:

@@ -40,6 +40,7 @@ from telephony.events import (
     CallTransferred,
     DomainEvent,
 )
+from telephony.live.lease import RedisLease
 from telephony.reports import definitions as d
 
 if TYPE_CHECKING:
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PERIODIC = 1.0
-_RENEW = """if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"""
 TRIGGERS = (CallQueued, CallAnswered, CallEnded, CallTransferred, AgentStateChanged)
 AGENT_STATES = ("available", "ringing", "on_call", "wrap_up", "paused", "unavailable")
 
@@ -130,6 +129,7 @@ class LiveBoard:
         self._have_board = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Any] = []
+        self._lease: RedisLease | None = None
 
     # -- wiring ------------------------------------------------------------------------
     def start(self) -> None:
@@ -142,13 +142,10 @@ class LiveBoard:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self.is_leader:
+        if self.is_leader and self._lease is not None:
             with contextlib.suppress(Exception):
                 # Hand over at once: the next instance need not wait for the lease.
-                await self._redis.eval(
-                    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-                    "return redis.call('del', KEYS[1]) else return 0 end",
-                    1, self.lease_key, self.instance)
+                await self._lease.release()
         self.is_leader = False
 
     @property
@@ -196,15 +193,10 @@ class LiveBoard:
                 await asyncio.sleep(1.0)
 
     async def _hold_lease(self, lease_ms: int) -> None:
-        r = self._redis
-        if self.is_leader and await r.eval(_RENEW, 1, self.lease_key, self.instance,
-                                           lease_ms):
-            return
-        took = await r.set(self.lease_key, self.instance, nx=True, px=lease_ms)
-        if bool(took) != self.is_leader:
-            log.info("live board: %s", "this instance computes it" if took
-                     else "another instance computes it")
-        self.is_leader = bool(took)
+        if self._lease is None:
+            self._lease = RedisLease(self._redis, self.lease_key, self.instance,
+                                     lease_ms / 1000, what="live board leader")
+        self.is_leader = await self._lease.hold()
 
     async def _publish(self, board: dict[str, Any]) -> None:
         data = json.dumps(board, ensure_ascii=False, default=str)
