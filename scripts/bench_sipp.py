@@ -34,6 +34,7 @@ from telephony import sandbox  # noqa: E402
 from telephony.config import load_config  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+OWN_CODE = ("(telephony/", "(ivr/", "(agent_ui/")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,17 +65,23 @@ def run_rate(rate: int, seconds: int, sip_port: int, offset: int = 0) -> tuple[i
 def print_top(path: Path, count: int = 15) -> None:
     """Self time per function from py-spy's collapsed stacks (``a;b;c N`` lines)."""
     self_time: dict[str, int] = {}
+    own: dict[str, int] = {}
     total = 0
     for line in path.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
         if not samples.isdigit():
             continue
-        leaf = stack.rsplit(";", 1)[-1]
-        self_time[leaf] = self_time.get(leaf, 0) + int(samples)
+        frames = stack.split(";")
+        self_time[frames[-1]] = self_time.get(frames[-1], 0) + int(samples)
         total += int(samples)
-    print(f"service profile ({total} samples), self time:")
+        for name in {f for f in frames if any(m in f for m in OWN_CODE)}:
+            own[name] = own.get(name, 0) + int(samples)
+    print(f"service profile ({total} samples holding the GIL), self time:")
     for leaf, samples in sorted(self_time.items(), key=lambda kv: -kv[1])[:count]:
         print(f"  {100 * samples / max(total, 1):5.1f}%  {leaf}")
+    print("inclusive time of the service's own code:")
+    for name, samples in sorted(own.items(), key=lambda kv: -kv[1])[:count]:
+        print(f"  {100 * samples / max(total, 1):5.1f}%  {name}")
 
 
 def main() -> int:
@@ -107,8 +114,9 @@ def main() -> int:
         offset = config.asterisk.sip_port - 5060
         spy = None
         if args.py_spy:
-            spy = subprocess.Popen([str(ROOT / ".venv" / "bin" / "py-spy"), "record", "-r", "200",
-                                    "-f", "raw", "-o", args.py_spy, "--pid", str(service.pid)],
+            spy = subprocess.Popen([str(ROOT / ".venv" / "bin" / "py-spy"), "record",
+                                    "-r", "200", "--gil", "--nonblocking", "-f", "raw",
+                                    "-o", args.py_spy, "--pid", str(service.pid)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"{'rate/s':>7} {'calls':>6} {'ok':>6} {'failed':>6} "
               f"{'ast ms/call':>12} {'svc ms/call':>12} {'svc/ast':>8}")

@@ -40,6 +40,7 @@ from telephony.events import (
     EventBus,
     ResyncCompleted,
 )
+from telephony.live.cluster import Cluster
 from telephony.live.redis_state import RedisState
 from telephony.logs import setup_logging
 from telephony.metrics import Metrics
@@ -106,6 +107,7 @@ class KccService:
         self.callbacks = CallbackService(self)
         self.agi.add_route("callback-result", self.callbacks.result_route.handle)
         self.hub = Hub()
+        self.cluster: Cluster | None = None
         self.board = LiveBoard(self)
         self.zaak_source: Any = None
         self.popper: ScreenPopper | None = None
@@ -134,6 +136,10 @@ class KccService:
         self.acd = AcdService(self.config, self.link, self.model, self.agents_repo)
         self.sessions = Sessions(self.redis.r, self.config.redis.prefix,
                                  self.config.acd.session_hours * 3600)
+        self.cluster = Cluster(self.redis.r, self.config.redis.prefix,
+                               self.config.service.instance_id, self.hub)
+        self.cluster.start()
+        self.acd.claim = self.cluster.claim
         self.bus.subscribe("postgres", self._to_postgres)
         self.bus.subscribe("redis", self._to_redis)
         self.bus.subscribe("acd", self._to_acd)
@@ -169,6 +175,8 @@ class KccService:
                 task.cancel()
         await self.callbacks.stop()
         await self.board.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self.acd is not None:
             await self.acd.stop()
         await self.agi.stop()
@@ -274,7 +282,12 @@ class KccService:
         task.add_done_callback(self._pop_tasks.discard)
 
     async def _deliver_pop(self, event: CallOffered) -> None:
-        await self.hub.send_to_agent(event.agent, await self.screen_pop(event))
+        """Build the pop once across instances, show it wherever the agent is connected
+        (telephony/live/cluster.py): the winner of the claim builds, logs and publishes."""
+        assert self.cluster is not None
+        if not await self.cluster.claim("pop", f"{event.linkedid}:{event.agent}:{event.at}"):
+            return
+        await self.cluster.to_agent(event.agent, await self.screen_pop(event))
 
     async def _forget_pops(self, linkedid: str) -> None:
         """Drop a call's pop state once its pops are built (a pop still being built
