@@ -84,6 +84,9 @@ class ServiceSection(_Strict):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+_AGI_SERVER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,252}:[0-9]{1,5}")
+
+
 class AsteriskSection(_Strict):
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, ge=1, le=65535)
@@ -98,6 +101,22 @@ class AsteriskSection(_Strict):
     trunk_match: list[str] = ["127.0.0.1"]
     # Where Asterisk reaches the service's FastAGI server (may differ from agi_host).
     agi_url_host: str = "127.0.0.1"
+    # Several service instances: "host:port" of each FastAGI server, tried in order by the
+    # dialplan (the next when one cannot be reached, AGISTATUS=FAILURE), then the general
+    # queue. Empty: the one server at agi_url_host:[service] agi_port.
+    agi_servers: list[str] = []
+
+    @field_validator("agi_servers")
+    @classmethod
+    def _agi_servers(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _AGI_SERVER.fullmatch(item):
+                raise ValueError(f"{item!r} is not host:port (letters, digits, '.', '-')")
+            if not 1 <= int(item.rpartition(":")[2]) <= 65535:
+                raise ValueError(f"{item!r}: port must be 1-65535")
+        if len(set(value)) != len(value):
+            raise ValueError("an AGI server is listed twice")
+        return value
 
 
 class DatabaseSection(_Strict):

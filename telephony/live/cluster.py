@@ -25,6 +25,8 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from telephony.tasks import cancel_and_wait
+
 if TYPE_CHECKING:
     from agent_ui.hub import Hub
 
@@ -47,11 +49,8 @@ class Cluster:
         self._task = asyncio.create_task(self._listen(), name="cluster-hub")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def wait_subscribed(self, timeout: float = 5.0) -> None:
         await asyncio.wait_for(self._subscribed.wait(), timeout)

@@ -42,6 +42,7 @@ from telephony.events import (
 )
 from telephony.live.lease import RedisLease
 from telephony.reports import definitions as d
+from telephony.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from telephony.service import KccService
@@ -130,6 +131,7 @@ class LiveBoard:
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Any] = []
         self._lease: RedisLease | None = None
+        self._stopping = False
 
     # -- wiring ------------------------------------------------------------------------
     def start(self) -> None:
@@ -137,11 +139,9 @@ class LiveBoard:
                        asyncio.create_task(self._listen(), name="board-listen")]
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait(task)
         if self.is_leader and self._lease is not None:
             with contextlib.suppress(Exception):
                 # Hand over at once: the next instance need not wait for the lease.
@@ -171,7 +171,7 @@ class LiveBoard:
         lease_ms = int(self.cfg.leader_lease_seconds * 1000)
         last = 0.0
         renewed = 0.0
-        while True:
+        while not self._stopping:  # not only cancel(): see telephony/tasks.py
             try:
                 now = time.monotonic()
                 if now - renewed > self.cfg.leader_lease_seconds / 3:
@@ -207,7 +207,7 @@ class LiveBoard:
 
     # -- every instance: receive, push, metrics --------------------------------------------
     async def _listen(self) -> None:
-        while True:
+        while not self._stopping:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
