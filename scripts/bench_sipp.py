@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,19 @@ def run_rate(rate: int, seconds: int, sip_port: int, offset: int = 0) -> tuple[i
         return ok, failed
 
 
+def with_redis_prefix(path: Path, prefix: str, tmp: Path) -> Path:
+    """A copy of the config with ``[redis] prefix`` replaced (the database is chosen by
+    ``KCC_DATABASE_URL`` in the environment), so a run cannot touch another's keys."""
+    if not re.fullmatch(r"[a-z0-9_:]{1,32}", prefix):
+        raise SystemExit("--redis-prefix: lower-case letters, digits, '_' and ':' only")
+    text, count = re.subn(r'(?m)^prefix = ".*"$', f'prefix = "{prefix}"', path.read_text())
+    if count != 1:
+        raise SystemExit(f"{path}: expected one 'prefix = ...' line in [redis]")
+    out = tmp / path.name
+    out.write_text(text)
+    return out
+
+
 def print_top(path: Path, count: int = 15) -> None:
     """Self time per function from py-spy's collapsed stacks (``a;b;c N`` lines)."""
     self_time: dict[str, int] = {}
@@ -89,14 +103,20 @@ def main() -> int:
     parser.add_argument("--config", default=str(ROOT / "config" / "demo.toml"))
     parser.add_argument("--rates", default="10,25,50,100")
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--redis-prefix", default="",
+                        help="run the service with this Redis key prefix (beside others)")
     parser.add_argument("--py-spy", dest="py_spy", default="",
                         help="collapsed-stack file to record the service's profile into")
     args = parser.parse_args()
     os.environ.setdefault("KCC_DEMO", "1")
-    config = load_config(args.config)
+    config_path = Path(args.config)
+    tmp = tempfile.TemporaryDirectory()
+    if args.redis_prefix:
+        config_path = with_redis_prefix(config_path, args.redis_prefix, Path(tmp.name))
+    config = load_config(config_path)
     sandbox.up(config)
     service = subprocess.Popen([str(ROOT / ".venv" / "bin" / "kcc"), "run", "--config",
-                                args.config], stdout=subprocess.DEVNULL,
+                                str(config_path)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         health = f"http://{config.service.http_host}:{config.service.http_port}/healthz"
@@ -139,6 +159,7 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             service.kill()
             service.wait(10)
+        tmp.cleanup()
     return 0
 
 
