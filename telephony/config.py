@@ -9,6 +9,7 @@ variables (``*_env`` keys) that hold them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -48,8 +49,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise_number(raw: str, region: str = "NL") -> str:
-    """E.164 form of a Dutch or international number; raises ValueError when invalid."""
+    """E.164 form of a Dutch or international number; raises ValueError when invalid.
+
+    Cached: every inbound call asks for the dialled number (bench_sipp's profile)."""
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

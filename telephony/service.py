@@ -141,7 +141,7 @@ class KccService:
         self.cluster.start()
         self.acd.claim = self.cluster.claim
         self.bus.subscribe("postgres", self._to_postgres)
-        self.bus.subscribe("redis", self._to_redis)
+        self.bus.subscribe_batch("redis", self._to_redis)
         self.bus.subscribe("acd", self._to_acd)
         self.bus.subscribe("websocket", self._to_websocket)
         self.bus.subscribe("board", self.board.on_event)
@@ -354,18 +354,28 @@ class KccService:
                 await self.hub.send_to_supervisors({"type": "queue.stats",
                                                     "queues": self.stats.all(time.time())})
 
-    async def _to_redis(self, event: DomainEvent) -> None:
+    async def _to_redis(self, events: list[DomainEvent]) -> None:
+        """Mirror events to Redis: all that queued up meanwhile in one round trip
+        (one MULTI/EXEC pipeline), in order; a resync replaces everything."""
         assert self.redis is not None
-        if isinstance(event, ResyncCompleted):
-            await self.redis.replace_all([c.to_record() for c in self.model.calls.values()],
-                                         [a.to_dict() for a in self.model.agents.agents.values()])
-            return
-        call = self.model.calls.get(event.linkedid) if event.linkedid else None
-        agent = None
-        if isinstance(event, AgentStateChanged):
-            found = self.model.agents.agents.get(event.agent)
-            agent = found.to_dict() if found else None
-        await self.redis.handle(event, call.to_record() if call else None, agent)
+        items: list[tuple[DomainEvent, dict[str, Any] | None, dict[str, Any] | None]] = []
+        for event in events:
+            if isinstance(event, ResyncCompleted):
+                if items:
+                    await self.redis.handle_many(items)
+                    items = []
+                await self.redis.replace_all(
+                    [c.to_record() for c in self.model.calls.values()],
+                    [a.to_dict() for a in self.model.agents.agents.values()])
+                continue
+            call = self.model.calls.get(event.linkedid) if event.linkedid else None
+            agent = None
+            if isinstance(event, AgentStateChanged):
+                found = self.model.agents.agents.get(event.agent)
+                agent = found.to_dict() if found else None
+            items.append((event, call.to_record() if call else None, agent))
+        if items:
+            await self.redis.handle_many(items)
 
     # -- health --------------------------------------------------------------------
     async def health(self) -> dict[str, Any]:
