@@ -4,7 +4,8 @@ panoramisk 1.4 (the newest release) has faults that matter for a KCC:
 
 * It decodes every TCP chunk on its own with ``errors='ignore'``. A caller name such as
   "Zoë Şahin" whose multi-byte character is split across two chunks silently loses that
-  character. We decode with an incremental UTF-8 decoder, so split characters survive.
+  character. We split the *bytes* into frames first and decode each whole frame, so
+  split characters survive.
 * It re-splits the whole pending buffer on every chunk, which is quadratic for one large
   response (``QueueStatus`` on a big site). We only scan the new bytes for frame ends.
 * Callbacks are dispatched with ``ensure_future`` (no order, no back-pressure). Here every
@@ -50,9 +51,9 @@ class AmiEvent(Mapping[str, Any]):
     ``Message``; Asterisk repeats no other header in an event, and if one did ``get``
     would answer its first value (a string, as the model expects). ``get`` and ``in``
     use Asterisk's spelling of a name; ``[]``, iteration and ``len`` parse the whole
-    frame when needed (:func:`parse_headers`), so ``event["uniqueid"]`` still works. Header names
-    are matched at a line start after ``\\r\\n``, which a value cannot contain (it
-    would have ended the line), so a caller name cannot forge a header.
+    frame when needed (:func:`parse_headers`), so ``event["uniqueid"]`` still works.
+    Header names are matched at a line start after ``\\r\\n``, which a value cannot
+    contain (it would have ended the line), so a caller name cannot forge a header.
     """
 
     __slots__ = ("_all", "_text")
