@@ -68,6 +68,7 @@ def _zone(tz: Zone) -> ZoneInfo:
     return tz if isinstance(tz, ZoneInfo) else load_zone(tz)
 
 
+@lru_cache(maxsize=256)
 def _offsets(span: str) -> tuple[timedelta, timedelta]:
     """``"08:30-17:00"`` as offsets from local midnight; ``24:00`` is the next midnight."""
     match = _SPAN.fullmatch(span)

@@ -117,6 +117,9 @@ def _context(config: Config, sandbox: bool = False) -> dict[str, Any]:
                   "config and re-render.",
         "a": config.asterisk,
         "s": config.service,
+        # FastAGI servers in the order the dialplan tries them (several instances).
+        "agi_servers": config.asterisk.agi_servers
+        or [f"{config.asterisk.agi_url_host}:{config.service.agi_port}"],
         "numbers": numbers,
         "queues": config.queues,
         "general": config.general_queue,

@@ -9,6 +9,7 @@ variables (``*_env`` keys) that hold them.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -50,8 +51,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise_number(raw: str, region: str = "NL") -> str:
-    """E.164 form of a Dutch or international number; raises ValueError when invalid."""
+    """E.164 form of a Dutch or international number; raises ValueError when invalid.
+
+    Cached: every inbound call asks for the dialled number (bench_sipp's profile)."""
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -148,6 +152,9 @@ class ServiceSection(_Strict):
         return self
 
 
+_AGI_SERVER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,252}:[0-9]{1,5}")
+
+
 class AsteriskSection(_Strict):
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, ge=1, le=65535)
@@ -176,6 +183,23 @@ class AsteriskSection(_Strict):
     @classmethod
     def _agi_url_host(cls, value: str) -> str:
         return _host(value)
+
+    # Several service instances: "host:port" of each FastAGI server, tried in order by the
+    # dialplan (the next when one cannot be reached, AGISTATUS=FAILURE), then the general
+    # queue. Empty: the one server at agi_url_host:[service] agi_port.
+    agi_servers: list[str] = []
+
+    @field_validator("agi_servers")
+    @classmethod
+    def _agi_servers(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _AGI_SERVER.fullmatch(item):
+                raise ValueError(f"{item!r} is not host:port (letters, digits, '.', '-')")
+            if not 1 <= int(item.rpartition(":")[2]) <= 65535:
+                raise ValueError(f"{item!r}: port must be 1-65535")
+        if len(set(value)) != len(value):
+            raise ValueError("an AGI server is listed twice")
+        return value
 
 
 class DatabaseSection(_Strict):

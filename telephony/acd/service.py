@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 WRAPUP_REASON = "nawerk"
 
 
+async def _always(kind: str, key: str) -> bool:
+    return True
+
+
 def penalty(level: int) -> int:
     """Skill level 1..10 -> Asterisk penalty 9..0: the better-skilled are rung first."""
     return max(0, min(9, 10 - level))
@@ -57,6 +61,10 @@ class AcdService:
         # Set by the callbacks module: offered a paused agent who is about to become
         # available; True when it reserved them for an older callback (first come).
         self.hold_for_callback: Callable[[str], Awaitable[bool]] | None = None
+        # Set by the service (telephony/live/cluster.py): True for exactly one instance
+        # per (kind, key), so each nawerk is started and ended once however many
+        # instances run. Alone, every claim is won.
+        self.claim: Callable[[str, str], Awaitable[bool]] = _always
 
     async def _held(self, login: str) -> bool:
         if self.hold_for_callback is None:
@@ -223,24 +231,32 @@ class AcdService:
             return
         if self.state_of(login)["state"] in ("logged_out", "paused"):
             return  # logged out meanwhile, or took a real pause: do not override it
-        until = time.time() + queue.wrapup_seconds
+        # From the call's end as Asterisk stamped it: every instance computes the same.
+        until = min(event.at, time.time()) + queue.wrapup_seconds
+        key = f"{login}:{event.linkedid}"
+        if not await self.claim("wrapup", key):
+            # Another instance pauses the agent; this one shows the countdown and stands
+            # by to end the nawerk on time should that instance die meanwhile.
+            self._schedule_wrapup_end(login, until, key)
+            return
         self.wrapup_until[login] = until  # visible before Asterisk reports the pause
         await self._set_paused(record, True, WRAPUP_REASON)
         await self.repo.save_session(login, logged_in=True, pause_reason=WRAPUP_REASON,
                                      wrapup_until=datetime.fromtimestamp(until, UTC))
-        self._schedule_wrapup_end(login, until)
+        self._schedule_wrapup_end(login, until, key)
 
-    def _schedule_wrapup_end(self, login: str, until: float) -> None:
+    def _schedule_wrapup_end(self, login: str, until: float, key: str = "") -> None:
         self._cancel_wrapup(login)
         self.wrapup_until[login] = until
-        self._wrapup_tasks[login] = asyncio.create_task(self._wrapup_timer(login, until),
-                                                        name=f"wrapup-{login}")
+        key = key or f"{login}:until:{until:.3f}"
+        self._wrapup_tasks[login] = asyncio.create_task(
+            self._wrapup_timer(login, until, key), name=f"wrapup-{login}")
 
-    async def _wrapup_timer(self, login: str, until: float) -> None:
+    async def _wrapup_timer(self, login: str, until: float, key: str) -> None:
         await asyncio.sleep(max(0.0, until - time.time()))
         self._wrapup_tasks.pop(login, None)
         self.wrapup_until.pop(login, None)
-        if self.state_of(login)["state"] == "wrap_up":
+        if self.state_of(login)["state"] == "wrap_up" and await self.claim("wrapup-end", key):
             try:
                 if self.on_nawerk_forced is not None:
                     await self.on_nawerk_forced(login)

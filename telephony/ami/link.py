@@ -64,6 +64,7 @@ class AmiLink:
         ping_interval: float = 10.0,
         max_backoff: float = 15.0,
         boot_timeout: float = 20.0,
+        wanted_events: frozenset[str] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self._username, self._secret = username, secret
@@ -71,6 +72,10 @@ class AmiLink:
         self.ping_interval = ping_interval
         self.max_backoff = max_backoff
         self.boot_timeout = boot_timeout
+        # Events the consumer reads; the protocol drops the rest unparsed. FullyBooted
+        # is the link's own (it gates the resync).
+        self.wanted_events = (None if wanted_events is None
+                              else frozenset(wanted_events) | {"FullyBooted"})
         self._items: asyncio.Queue[Message | AmiSnapshot] = asyncio.Queue()
         self._protocol: KccAMIProtocol | None = None
         self._task: asyncio.Task[None] | None = None
@@ -188,6 +193,7 @@ class AmiLink:
         assert isinstance(protocol, KccAMIProtocol)
         protocol.encoding = "utf8"
         protocol.event_sink = self._sink
+        protocol.want(self.wanted_events)
         protocol.tap = self.tap
         protocol.lost_waiter = loop.create_future()
         self._protocol = protocol

@@ -80,9 +80,18 @@ class AgentBook:
                     return agent.login
         return ""
 
+    #: Every AMI event :meth:`apply` reads (the AMI link drops the rest unparsed).
+    EVENTS = frozenset({
+        "QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause", "QueueMemberPenalty",
+        "QueueMemberRinginuse", "AgentCalled", "AgentConnect", "AgentRingNoAnswer",
+        "AgentDump", "AgentComplete", "QueueMemberRemoved"})
+    _MEMBER = frozenset({"QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause",
+                         "QueueMemberPenalty", "QueueMemberRinginuse"})
+
     def apply(self, name: str, event: Mapping[str, Any], at: float) -> list[DomainEvent]:
-        if name in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause",
-                    "QueueMemberPenalty", "QueueMemberRinginuse"):
+        if name not in self.EVENTS:
+            return []
+        if name in self._MEMBER:
             return self._upsert(event, at, queue_key="Queue", name_key="MemberName",
                                 iface_key="Interface")
         if name == "AgentCalled":
@@ -140,11 +149,15 @@ class AgentBook:
         queue = str(event.get(queue_key) or "")[:40]
         if not login or not queue:
             return []
-        agent = self.agents.setdefault(login, Agent(login=login, since=at))
-        member = agent.memberships.setdefault(
-            queue, Membership(queue=queue, interface=str(event.get(iface_key) or "")))
-        if event.get(iface_key):
-            member.interface = str(event.get(iface_key))
+        agent = self.agents.get(login)
+        if agent is None:
+            agent = self.agents[login] = Agent(login=login, since=at)
+        interface = str(event.get(iface_key) or "")
+        member = agent.memberships.get(queue)
+        if member is None:
+            member = agent.memberships[queue] = Membership(queue=queue, interface=interface)
+        if interface:
+            member.interface = interface
         if "Status" in event:
             member.device = DEVICE_STATES.get(str(event.get("Status")), "unknown")
         if "Paused" in event:

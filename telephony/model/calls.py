@@ -35,6 +35,13 @@ from telephony.model.agents import AgentBook
 
 Event = Mapping[str, Any]
 MAX_TEXT = 80
+# Channel variable -> (Call attribute, longest value kept).
+_CALL_VARS: dict[str, tuple[str, int]] = {
+    "KCC_DIALLED": ("dialled", 32), "KCC_MUNICIPALITY": ("municipality", 40),
+    "KCC_LANG": ("language", 8), "KCC_SUBJECT": ("subject", 40),
+    "KCC_ZAAKNUMMER": ("zaaknummer", 40), "KCC_TRANSCRIPT": ("transcript", 200),
+    "KCC_CALLBACK": ("callback", 20),
+}
 
 
 # A call ended without a cause this long before Asterisk's Shutdown event was cut by it.
@@ -48,7 +55,8 @@ def clean_text(value: object, limit: int = MAX_TEXT) -> str:
     text = "" if value is None else str(value)
     if text in ("<unknown>", "<Unknown>"):
         return ""
-    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
+    if not text.isprintable():  # printable = no category C* (nor Z* but the space)
+        text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
     return text.strip()[:limit]
 
 
@@ -214,6 +222,15 @@ class CallModel:
         # Calls that ended with no cause just now: a Shutdown right after means Asterisk
         # cut them (it hangs channels up first and announces the shutdown after).
         self._recent_causeless: list[Call] = []
+        # Event name -> bound handler, looked up once (apply runs per AMI event).
+        self._handlers = {name[4:]: getattr(self, name)
+                          for name in dir(self) if name.startswith("_on_")}
+
+    @classmethod
+    def wanted_events(cls) -> frozenset[str]:
+        """AMI event names the model reads; the AMI link drops others before parsing."""
+        own = {name[4:] for name in dir(cls) if name.startswith("_on_")}
+        return frozenset(own) | AgentBook.EVENTS
 
     # -- entry point -----------------------------------------------------------------
     def apply(self, item: Event | AmiSnapshot, now: float | None = None) -> list[DomainEvent]:
@@ -223,11 +240,10 @@ class CallModel:
         self.events_applied += 1
         name = str(item.get("Event", ""))
         at = _float(item.get("Timestamp"), now if now is not None else time.time())
-        handler = getattr(self, f"_on_{name}", None)
-        out: list[DomainEvent] = []
-        if handler is not None:
-            out.extend(handler(item, at))
-        out.extend(self.agents.apply(name, item, at))
+        handler = self._handlers.get(name)
+        out: list[DomainEvent] = handler(item, at) if handler is not None else []
+        if name in AgentBook.EVENTS:
+            out.extend(self.agents.apply(name, item, at))
         self._last_at = at
         return out
 
@@ -260,21 +276,20 @@ class CallModel:
         return self.calls.get(self.leg_index.get(str(event.get("Uniqueid") or ""), ""))
 
     def _take_vars(self, call: Call, event: Event) -> None:
-        values = chan_vars(event)
-        if values.get("KCC_DIALLED"):
-            call.dialled = clean_text(values["KCC_DIALLED"], 32)
-        if values.get("KCC_MUNICIPALITY"):
-            call.municipality = clean_text(values["KCC_MUNICIPALITY"], 40)
-        if values.get("KCC_LANG"):
-            call.language = clean_text(values["KCC_LANG"], 8)
-        if values.get("KCC_SUBJECT"):
-            call.subject = clean_text(values["KCC_SUBJECT"], 40)
-        if values.get("KCC_ZAAKNUMMER"):
-            call.zaaknummer = clean_text(values["KCC_ZAAKNUMMER"], 40)
-        if values.get("KCC_TRANSCRIPT"):
-            call.transcript = clean_text(values["KCC_TRANSCRIPT"], 200)
-        if values.get("KCC_CALLBACK"):
-            call.callback = clean_text(values["KCC_CALLBACK"], 20)
+        """The ``KCC_*`` channel variables (manager.conf ``channelvars``) onto the call.
+
+        Runs on most channel events, so it walks the raw ``NAME=value`` items once and
+        skips the empty ones (most of them) without building a dict.
+        """
+        raw = event.get("ChanVariable")
+        if not raw:
+            return
+        for item in raw if isinstance(raw, list) else (raw,):
+            name, _, value = str(item).partition("=")
+            if value:
+                spec = _CALL_VARS.get(name.strip())
+                if spec is not None:
+                    setattr(call, spec[0], clean_text(value, spec[1]))
 
     def _is_caller_leg(self, call: Call, leg: Leg) -> bool:
         return leg.uniqueid == call.caller_uniqueid

@@ -260,8 +260,29 @@ def facts_sql(dims: Sequence[str]) -> str:
     return FACTS_SQL.replace("{dims}", select).replace("{group}", group)
 
 
+_PROMISE_CACHE: dict[tuple[int, date, date], tuple[Config, tuple[list[date], list[datetime]]]] = {}
+
+
 def promise_calendar(config: Config, start: date, end: date) -> tuple[list[date], list[datetime]]:
-    """The promised call-back deadline for a call-back made on each local day."""
+    """The promised call-back deadline for a call-back made on each local day.
+
+    The live board asks for the same two months on every recompute (several times a
+    second under load): answered from a small cache keyed by the config object and the
+    days. The lists are shared: read them, do not change them.
+    """
+    key = (id(config), start, end)
+    hit = _PROMISE_CACHE.get(key)
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    result = _promise_calendar(config, start, end)
+    if len(_PROMISE_CACHE) >= 16:
+        _PROMISE_CACHE.clear()
+    _PROMISE_CACHE[key] = (config, result)
+    return result
+
+
+def _promise_calendar(config: Config, start: date, end: date
+                      ) -> tuple[list[date], list[datetime]]:
     from telephony.callbacks.notes import promised_deadline
 
     days, deadlines = [], []
