@@ -274,7 +274,14 @@ class KccService:
         if self.redis is not None:
             await self.redis.close()
         if self.pool is not None:
-            await self.pool.close()
+            # asyncpg's close waits, unbounded, for every connection to be released: one
+            # held by a task that never ends (a pop, an IVR session cut mid-query) would
+            # hang the stop for ever. Bounded, then terminated.
+            try:
+                await asyncio.wait_for(self.pool.close(), 10)
+            except TimeoutError:
+                log.error("database pool still busy 10 s into stop: terminated")
+                self.pool.terminate()
 
     async def _session_ends(self) -> None:
         """Close this instance's WebSockets of sessions ended anywhere (any instance's

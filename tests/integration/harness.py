@@ -85,7 +85,19 @@ class Harness:
         return result
 
     async def stop(self) -> None:
-        await self.service.stop()
+        """Stop the service; a stop that hangs fails within a minute and shows where
+        every task was waiting (instead of the suite hanging until CI's limit)."""
+        try:
+            await asyncio.wait_for(self.service.stop(), 60)
+        except TimeoutError:
+            stacks = []
+            for task in asyncio.all_tasks():
+                frames = task.get_stack(limit=8)
+                where = " <- ".join(f"{f.f_code.co_filename.rsplit('/', 2)[-1]}:{f.f_lineno}"
+                                    f" {f.f_code.co_name}" for f in reversed(frames))
+                stacks.append(f"{task.get_name()}: {where}")
+            raise AssertionError("service stop hung for 60 s; tasks:\n"
+                                 + "\n".join(stacks)) from None
 
     async def caller(self, number: str = "140180", wait: int = 6,
                      name: str = NAME, cid: str = "0612345678") -> None:
