@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_agents(sub)
 
+    from telephony.scripting.cli import register as register_scripts
+
+    register_scripts(sub)
+
     p = sub.add_parser("sandbox", help="the sandbox Asterisk 22 (Debian sid chroot)")
     p.add_argument("action", choices=["up", "down", "status", "reload"])
     p.add_argument("--config", default=DEFAULT_CONFIG)

@@ -159,6 +159,21 @@
     card.dataset.status = cm.status;
     card.hidden = false;
     $("script-empty").hidden = true;
+    gateEndNawerk();
+  }
+
+  // "Nawerk beëindigen" (panel.js) is off, with the rules' reason, while the call the
+  // nawerk is for has no outcome; the server refuses it anyway (409 outcome_required).
+  function gateEndNawerk() {
+    const button = $("btn-end-wrapup");
+    const s = ui.script;
+    if (!s || ui.state.state !== "wrap_up" || !s.view.ended) {
+      button.title = "";
+      return;
+    }
+    const gate = s.view.allowed.end_nawerk;
+    button.disabled = !gate.allowed;
+    button.title = gate.allowed ? "" : gate.reason;
   }
 
   function focusNext() {
@@ -192,5 +207,6 @@
     }
   });
   on("call.pop", () => render()); // the chosen klant enables verification
+  on("agent.state", () => gateEndNawerk()); // after panel.js applied the new state
   onStop(() => clear());
 })();

@@ -138,11 +138,17 @@ async def verify_identity(request: web.Request) -> web.StreamResponse:
         raise _Bad(422, "invalid", "facts must be an object {fact: true|false}")
     scripting = request.app[SCRIPTING_KEY]
     service = scripting.service
+    assert service.popper is not None
+    if klant_ref:
+        # Only a klant the pop offered (or the agent's own search found) for this call.
+        pop_state = await service.popper.state.get(call_id, who["login"])
+        if pop_state is None or klant_ref not in pop_state["candidates"]:
+            raise _Bad(409, "not_a_candidate", "Deze klant hoort niet bij dit gesprek: kies "
+                                               "de beller in het klantbeeld.")
     after = await scripting.act(call_id, who["login"],
                                 Action("verify", facts=MappingProxyType(facts)),
                                 klant_ref=klant_ref)
     passed = after.state.verify == "passed"
-    assert service.popper is not None
     await service.popper.log.record(
         actor=who["login"], actor_role=who["role"], action="identity_check",
         purpose=f"identiteit gecontroleerd ({', '.join(after.state.facts_checked)}): "

@@ -81,3 +81,78 @@ async def test_script_editor_validates_with_line_and_key_and_versions(kcc: Harne
     async with aiohttp.ClientSession(headers=headers) as http, \
             http.put(f"{base_url(kcc)}/api/scripts/afval", json={"toml": text}) as resp:
         assert resp.status == 403
+
+
+@pytest.fixture
+async def kcc_ivr(kcc_config, sandbox):
+    """The service with its IVR on (quick timeouts, a clock inside opening hours)."""
+    from datetime import UTC, datetime
+
+    from harness import _test_config, hangup_all
+
+    from telephony.demo import load_demo_municipality
+
+    from .conftest import _reset_agents
+
+    base = _test_config(kcc_config)
+    ivr = base.ivr.model_copy(update={
+        "enabled": True, "input_timeout": 2.0, "ask_language": False,
+        "prompts": base.ivr.prompts.model_copy(update={"speed": 260})})
+    h = Harness(base.model_copy(update={"ivr": ivr}))
+    await h.start()
+    h.service.ivr.deps.clock = lambda: datetime(2025, 11, 24, 9, 0, tzinfo=UTC)  # open
+    await load_demo_municipality(h.service)
+    await hangup_all(h)
+    await _reset_agents(h)
+    try:
+        yield h
+    finally:
+        try:
+            await hangup_all(h)
+            await _reset_agents(h)
+        finally:
+            await h.stop()
+
+
+async def test_a_call_through_the_14_number_and_the_ivr_follows_the_script(
+        kcc_ivr: Harness, browser) -> None:
+    """The citizen dials 14 0182, the IVR hears nothing and sends them to a person; zoe
+    follows the script in her panel (answer, verify), the citizen hangs up, zoe registers
+    the outcome in nawerk and ends it."""
+    h = kcc_ivr
+    zoe = await open_panel(browser, h, "zoe")
+    await zoe.wait_for_selector("#panel-view:not([hidden])", timeout=10_000)
+    await zoe.click("#btn-available")
+    await wait_for(lambda: zoe_is(zoe, "available"), timeout=10, what="zoe available")
+    await h.service.link.action(
+        "Originate", Channel="Local/140182@kcc-inbound", Context="kcc-test-caller",
+        Exten="s", Priority="1", CallerID='"Via Het Keuzemenu" <0612345678>',
+        Async="true", timeout=10)
+    await zoe.wait_for_selector("#script-card:not([hidden])", timeout=45_000)
+    call = next(c for c in h.service.model.calls.values()
+                if c.caller_name == "Via Het Keuzemenu")
+    assert call.dialled.endswith("140182") and call.queue == "algemeen"
+    await zoe.wait_for_selector("#pop-candidates li.candidate.selected", timeout=10_000)
+    await zoe.fill("#script-input-vraag", "vraag via het keuzemenu")
+    await zoe.click("button[data-answer=vraag]")
+    for box in await zoe.locator("#script-card input[data-fact]").all():
+        await box.check()
+    await zoe.click("#btn-script-verify")
+    await zoe.wait_for_selector("#pop-details", timeout=10_000)
+    # The citizen hangs up.
+    channels = await h.service.link.action("CoreShowChannels", as_list=True)
+    citizen = next(str(m.get("Channel")) for m in channels
+                   if str(m.get("Channel", "")).startswith("Local/140182@kcc-inbound")
+                   and str(m.get("Channel", "")).endswith(";1"))
+    await h.service.link.action("Hangup", Channel=citizen, Cause="16")
+    await wait_for(lambda: zoe_is(zoe, "wrap_up"), timeout=20, what="nawerk")
+    await zoe.select_option("#script-outcome", "beantwoord")
+    await zoe.click("#btn-outcome")
+    await zoe.wait_for_selector("#script-registered", timeout=10_000)
+    await zoe.click("#btn-end-wrapup")
+    await wait_for(lambda: zoe_is(zoe, "available"), timeout=10, what="available again")
+    async with h.service.pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT status, outcome, hung_up_at FROM "
+                                  "call_contactmomenten WHERE call_id = $1", call.linkedid)
+    assert (row["status"], row["outcome"]) == ("voltooid", "beantwoord")
+    assert row["hung_up_at"] is not None and zoe.errors == []

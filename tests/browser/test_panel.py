@@ -114,13 +114,18 @@ async def test_pop_appears_restricted_until_verified_and_only_to_the_offered_age
     # The caller hangs up: nawerk, which ends only with the call's outcome registered.
     await wait_for(lambda: _is(zoe, "wrap_up"), timeout=20, what="nawerk after the call")
     assert (await zoe.text_content("#state-label")) == "Nawerk"
-    await zoe.click("#btn-end-wrapup")
-    await until(zoe, "document.getElementById('state-error').textContent.includes('uitkomst')")
-    assert await _is(zoe, "wrap_up")
+    await until(zoe, "document.getElementById('btn-end-wrapup').disabled")
+    assert "uitkomst" in (await zoe.get_attribute("#btn-end-wrapup", "title") or "")
+    # The server refuses it too (a stale page, another client): 409 outcome_required.
+    status = await zoe.evaluate("""async () => (await fetch('/api/me/end-wrapup', {
+        method: 'POST', headers: {Authorization: 'Bearer ' + JSON.parse(
+        sessionStorage.getItem('kcc.session')).token}})).status""")
+    assert status == 409 and await _is(zoe, "wrap_up")
     await zoe.select_option("#script-outcome", "beantwoord")
     await zoe.fill("#script-notes", "Paspoortaanvraag uitgelegd")
     await zoe.click("#btn-outcome")
     await zoe.wait_for_selector("#script-registered", timeout=10_000)
+    await until(zoe, "!document.getElementById('btn-end-wrapup').disabled")
     await zoe.click("#btn-end-wrapup")
     await wait_for(lambda: _is(zoe, "available"), timeout=10, what="available after nawerk")
     async with kcc.service.pool.acquire() as conn:

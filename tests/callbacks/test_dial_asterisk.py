@@ -69,6 +69,13 @@ async def test_agent_then_citizen_confirms_and_is_reached(cb: CbHarness):
     snap = cb.service.stats.snapshot("algemeen", time.time())
     assert snap["callbacks_reached"] == 1 and snap["answered"] >= 1
     assert snap["service_level"] is not None
+    # The call-back call is a contact of its own (issue 11): one contactmoment for zoe.
+    moment = await cb.service.pool.fetchrow(
+        "SELECT agent_login, kanaal, subject, hung_up_at FROM call_contactmomenten "
+        "WHERE call_id = $1", linkedid)
+    assert (moment["agent_login"], moment["kanaal"], moment["subject"]) == (
+        "zoe", "terugbellen", "paspoort verlengen")
+    assert moment["hung_up_at"] is not None
 
 
 @pytest.mark.parametrize(("number", "outcome"), [

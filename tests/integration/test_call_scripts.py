@@ -58,6 +58,13 @@ async def test_script_flow_with_registration_in_nawerk(acd: Harness) -> None:  #
             status, view = await api("POST", path + "/answer", "mehmet",
                                      {"step": step, "value": value})
             assert status == 200, view
+        status, body = await api("POST", path + "/verify", "mehmet", {
+            "klant_ref": "abc", "facts": {"geboortedatum": True, "postcode_huisnummer": True}})
+        assert (status, body["error"]["code"]) == (409, "not_a_candidate")
+        status, view = await api("POST", path + "/verify", "mehmet", {
+            "facts": {"geboortedatum": True, "postcode_huisnummer": False}})
+        assert status == 200 and view["verify"] == "failed"
+        assert view["allowed"]["view_details"]["allowed"] is False
         status, view = await api("POST", path + "/verify", "mehmet", {
             "facts": {"geboortedatum": True, "postcode_huisnummer": True}})
         assert status == 200 and view["verify"] == "passed"
