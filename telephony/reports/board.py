@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PERIODIC = 1.0
-COST_SHARE = 5  # recompute at most every 5x the last computation's duration
 TRIGGERS = (CallQueued, CallAnswered, CallEnded, CallTransferred, AgentStateChanged)
 AGENT_STATES = ("available", "ringing", "on_call", "wrap_up", "paused", "unavailable")
 
@@ -133,7 +132,6 @@ class LiveBoard:
         self._listeners: list[Any] = []
         self._lease: RedisLease | None = None
         self._stopping = False
-        self.last_cost = 0.0  # seconds the last computation took
 
     # -- wiring ------------------------------------------------------------------------
     def start(self) -> None:
@@ -180,18 +178,11 @@ class LiveBoard:
                     await self._hold_lease(lease_ms)
                     renewed = now
                 if self.is_leader:
-                    # Under load the board is recomputed on nearly every event; its cost
-                    # grows with the day's contacts (164 ms on the busiest day of a
-                    # million-call year). Spacing recomputes by COST_SHARE times the last
-                    # one's duration keeps the leader's board work to ~1/COST_SHARE of a
-                    # core however busy the day (bench_sipp showed it dominating).
-                    spacing = max(self.cfg.board_min_interval, COST_SHARE * self.last_cost)
-                    await asyncio.sleep(max(0.0, spacing - (time.monotonic() - last)))
+                    wait = max(0.0, self.cfg.board_min_interval - (time.monotonic() - last))
+                    await asyncio.sleep(wait)
                     self._dirty.clear()
-                    started = time.monotonic()
                     board = await self.compute()
                     last = time.monotonic()
-                    self.last_cost = last - started
                     await self._publish(board)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._dirty.wait(), PERIODIC)

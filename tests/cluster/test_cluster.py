@@ -11,18 +11,24 @@ import json
 import signal
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 import aiohttp
 import asyncpg
-from conftest import Cluster
 from harness import TEST_DSN, wait_for
+
+if TYPE_CHECKING:  # "conftest" may name another directory's module at run time
+    from conftest import Cluster
 
 CALLER = "0612349871"  # only this test's klant has it
 CALLER_E164 = "+31612349871"
 
 
 async def _klant_with_number(e164: str) -> str:
-    """One klant with this phone number (a greeting-level pop candidate); returns ref."""
+    """One klant with this phone number (a greeting-level pop candidate); returns ref.
+
+    Removed again by :func:`_remove_klant`: other suites load the demo municipality only
+    into an empty klanten table."""
     conn = await asyncpg.connect(TEST_DSN)
     try:
         await conn.execute("DELETE FROM klant_telefoonnummers WHERE e164 = $1", e164)
@@ -37,11 +43,20 @@ async def _klant_with_number(e164: str) -> str:
         await conn.close()
 
 
-async def _log_entries(linkedid: str) -> int:
+async def _remove_klant(ref: str) -> None:
     conn = await asyncpg.connect(TEST_DSN)
     try:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM processing_log WHERE call_id = $1", linkedid))
+        await conn.execute("DELETE FROM klanten WHERE ref = $1::uuid", ref)
+    finally:
+        await conn.close()
+
+
+async def _logged_refs(linkedid: str) -> list[str]:
+    conn = await asyncpg.connect(TEST_DSN)
+    try:
+        rows = await conn.fetch("SELECT klant_ref FROM processing_log WHERE call_id = $1",
+                                linkedid)
+        return [str(r["klant_ref"]) for r in rows]
     finally:
         await conn.close()
 
@@ -66,7 +81,14 @@ async def test_pop_built_once_and_shown_on_the_other_instances_socket(cluster: C
     """anna's panel is connected to B; whichever instance wins the claim builds the pop:
     it reaches B's socket once, and the processing log has one entry (one candidate)."""
     b = cluster.b
-    await _klant_with_number(CALLER_E164)
+    ref = await _klant_with_number(CALLER_E164)
+    try:
+        await _pop_once(b, ref)
+    finally:
+        await _remove_klant(ref)
+
+
+async def _pop_once(b, ref: str) -> None:
     await b.service.cluster.wait_subscribed()
     async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(f"ws://127.0.0.1:{b.config.service.http_port}/ws")
@@ -88,7 +110,7 @@ async def test_pop_built_once_and_shown_on_the_other_instances_socket(cluster: C
         await ws.close()
     offers = [m for m in first + later if m["linkedid"] == call.linkedid]
     assert len(offers) == 1, f"pops per offered call: {len(offers)}"
-    assert await _log_entries(call.linkedid) == 1
+    assert await _logged_refs(call.linkedid) == [ref], "one processing-log entry"
 
 
 async def test_boards_equal_on_both_instances(cluster: Cluster):

@@ -53,7 +53,7 @@ def test_a_value_cannot_forge_a_header() -> None:
     assert event.get("Uniqueid") == "1.1"
 
 
-def test_unwanted_events_are_dropped_answers_never() -> None:
+async def test_unwanted_events_are_dropped_answers_never() -> None:
     proto, items = _proto({"Hangup"})
     future = proto.send({"Action": "CoreShowChannels", "ActionID": "rs-1"}, as_list=True)
     proto.responses["rs-1"].in_stream = True

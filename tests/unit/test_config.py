@@ -96,3 +96,28 @@ def test_normalise_number(raw, e164):
 def test_normalise_number_rejects(raw):
     with pytest.raises(ValueError):
         normalise_number(raw)
+
+
+@pytest.mark.parametrize("bad", [
+    '["10.0.0.1:4573)"]', '["10.0.0.1"]', '["a:99999"]', '["h:1", "h:1"]',
+    '["x:1,System(rm)"]',
+])
+def test_agi_servers_refuse_what_could_break_the_dialplan(bad: str):
+    """They are pasted into AGI(agi://...): only host:port, each once."""
+    text = DEMO.read_text().replace('agi_url_host = "127.0.0.1"',
+                                    f'agi_url_host = "127.0.0.1"\nagi_servers = {bad}')
+    line = text.splitlines().index(f"agi_servers = {bad}") + 1
+    (problem,) = _problems(text)
+    assert problem.startswith(f"kcc.toml:{line}: asterisk.agi_servers"), problem
+
+
+def test_agi_servers_render_in_order_with_failover():
+    from telephony.asterisk_conf import render
+
+    text = DEMO.read_text().replace(
+        'agi_url_host = "127.0.0.1"',
+        'agi_url_host = "127.0.0.1"\nagi_servers = ["10.0.0.1:4573", "10.0.0.2:4573"]')
+    dialplan = render(parse_config(text, "kcc.toml"))["extensions.conf"]
+    first = dialplan.index("AGI(agi://10.0.0.1:4573/inbound,")
+    second = dialplan.index("AGI(agi://10.0.0.2:4573/inbound,")
+    assert first < dialplan.index('"${AGISTATUS}" != "FAILURE"]?agi_done', first) < second
