@@ -44,11 +44,12 @@
     const id = `script-input-${step.id}`;
     if (step.answer === "choice" || step.answer === "yesno") {
       const choices = step.answer === "yesno" ? ["ja", "nee"] : step.choices;
-      return el("select", { id, "data-step-input": step.id },
+      return el("select", { id, "data-step-input": step.id, "aria-label": step.text || step.id },
         el("option", { value: "" }, "(kies)"),
         ...choices.map((c) => el("option", { value: c, selected: c === step.value }, c)));
     }
     return el("input", { id, "data-step-input": step.id, value: step.value || "",
+      "aria-label": step.text || step.id,
       type: step.answer === "date" ? "date" : "text", maxlength: 2000,
       placeholder: step.answer === "postcode_huisnummer" ? "2801 AB 12" : "" });
   }
@@ -108,7 +109,8 @@
     select.addEventListener("change", () => {
       detail.hidden = select.selectedOptions[0].dataset.followUp !== "afspraak";
     });
-    const notes = el("textarea", { id: "script-notes", rows: 2, maxlength: 10000 });
+    const notes = el("textarea", { id: "script-notes", rows: 2, maxlength: 10000,
+      "aria-label": "Notities bij de uitkomst" });
     const gate = view.allowed.outcome;
     const button = el("button", { type: "button", id: "btn-outcome", disabled: !gate.allowed,
       title: gate.allowed ? null : gate.reason, onclick: () => {
@@ -187,17 +189,14 @@
     if (target.focus) target.focus();
   }
 
-  document.addEventListener("keydown", (event) => {
-    if (!event.altKey || !ui.script) return;
-    if (event.key === "n" || event.key === "N") {
-      event.preventDefault();
-      focusNext();
-    } else if (event.key === "u" || event.key === "U") {
-      event.preventDefault();
+  // Alt+N and Alt+U are the panel's shortcuts (shortcuts.js, listed in its help overlay).
+  window.kccScript = {
+    next() { if (ui.script) focusNext(); },
+    outcome() {
       const select = $("script-outcome");
-      if (select) select.focus();
-    }
-  });
+      if (ui.script && select) select.focus();
+    },
+  };
 
   on("call.script", (msg) => {
     if (!msg.script) return;

@@ -21,6 +21,7 @@
     ["b", "Beschikbaar", () => press("btn-available")],
     ["e", "Nawerk beëindigen", () => press("btn-end-wrapup")],
     ["n", "Volgende stap in het gespreksscript", () => nextScriptStep()],
+    ["u", "Uitkomst van het gesprek kiezen", () => window.kccScript && window.kccScript.outcome()],
     ["k", "Toetsenblok openen", () => openKeypad()],
     ["d", "Nummer bellen (naar het belveld)", () => focus("sp-dial-number")],
     ["/", "Deze hulp tonen", () => openHelp()],
@@ -46,9 +47,7 @@
   }
 
   function nextScriptStep() {
-    // The call script (script.js) offers a "next step" button; use it when present.
-    const next = document.querySelector("[data-script-next], #script-next");
-    if (next && !next.disabled) next.click();
+    if (window.kccScript) window.kccScript.next();  // the call script (script.js)
   }
 
   function openKeypad() {

@@ -127,4 +127,31 @@ async def until(page: Any, expression: str, timeout: float = 10.0) -> Any:
     return await wait_for(lambda: page.evaluate(expression), timeout=timeout, what=expression)
 
 
-__all__ = ["Harness", "base_url", "open_panel", "queue_call", "until", "wait_for"]
+async def verify_by_script(page: Any, question: str = "vraag van de burger") -> None:
+    """The default call script up to its verify step, as an agent clicks it: the question
+    saved, every fact ticked, "Identiteit gecontroleerd" (details show only after it)."""
+    await page.wait_for_selector("#script-card:not([hidden])", timeout=15_000)
+    await page.fill("#script-input-vraag", question)
+    await page.click("button[data-answer=vraag]")
+    await until(page, "!document.getElementById('script-missing').textContent"
+                      ".includes('vraag')")
+    await until(page, "!document.getElementById('btn-script-verify').disabled")
+    for box in await page.locator("#script-card input[data-fact]").all():
+        await box.check()
+    await page.click("#btn-script-verify")
+    await until(page, "document.getElementById('script-verify-result').textContent"
+                      " === 'Geslaagd'")
+
+
+async def register_outcome(page: Any, outcome: str = "beantwoord", notes: str = "") -> None:
+    """The call's outcome (nawerk ends only with one registered)."""
+    await page.select_option("#script-outcome", outcome)
+    if notes:
+        await page.fill("#script-notes", notes)
+    await until(page, "!document.getElementById('btn-outcome').disabled")
+    await page.click("#btn-outcome")
+    await page.wait_for_selector("#script-registered", timeout=10_000)
+
+
+__all__ = ["Harness", "base_url", "open_panel", "queue_call", "register_outcome", "until",
+           "verify_by_script", "wait_for"]

@@ -37,6 +37,20 @@ async def state_is(page: Any, state: str) -> bool:
     return await page.get_attribute("#state-badge", "data-state") == state
 
 
+async def keyboard_to(page: Any, key: str, element_id: str | None, *,
+                      selector: str = "") -> None:
+    """Press ``key`` until the focus is on ``element_id`` (or an element matching
+    ``selector``): the script re-renders after each answer, so the first press may land
+    on a step without a field."""
+    probe = (f"document.activeElement.id === {element_id!r}" if element_id else
+             f"document.activeElement.matches({selector!r})")
+    for _ in range(6):
+        await page.keyboard.press(key)
+        if await page.evaluate(probe):
+            return
+    raise AssertionError(f"{key} never brought the focus to {element_id or selector}")
+
+
 async def test_a_whole_call_by_keyboard_with_no_serious_axe_violations(kcc: Harness,
                                                                        browser) -> None:
     await kcc.service.acd.ensure_demo_agents(endpoint_template="PJSIP/agent-{login}")
@@ -79,7 +93,9 @@ async def test_a_whole_call_by_keyboard_with_no_serious_axe_violations(kcc: Harn
     await wait_for(lambda: state_is(page, "available"), timeout=10, what="available")
     found["idle"] = await axe_violations(page)
 
-    await queue_call(kcc, "Noor Toetsenbord", "0612345670", app="Echo", data="")
+    # A demo klant's number: the pop has her as the one candidate, so the script's verify
+    # step can be done (by keyboard, below).
+    await queue_call(kcc, "Noor Toetsenbord", "0612345678", app="Echo", data="")
     await until(page, "document.getElementById('sp-answer').disabled === false", timeout=15)
     await page.wait_for_selector("#pop-card:not([hidden])", timeout=5_000)
     found["ringing"] = await axe_violations(page)
@@ -102,9 +118,39 @@ async def test_a_whole_call_by_keyboard_with_no_serious_axe_violations(kcc: Harn
     assert await page.evaluate("document.activeElement.id") == "transfer-to"
     found["in call"] = await axe_violations(page)
 
+    # The call script (issue 11) by keyboard: Alt+N to the open step, type, Tab, Enter.
+    await keyboard_to(page, "Alt+n", "script-input-vraag")
+    await page.keyboard.type("vraag over de afvalpas")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")  # Opslaan
+    await until(page, "!document.getElementById('script-missing').textContent"
+                      ".includes('vraag')")
+    await until(page, "!document.getElementById('btn-script-verify').disabled")
+    await keyboard_to(page, "Alt+n", None, selector="#script-card input[data-fact]")
+    facts = await page.locator("#script-card input[data-fact]").count()
+    for _ in range(facts):
+        await page.keyboard.press("Space")  # "... klopt"
+        await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "btn-script-verify"
+    await page.keyboard.press("Enter")
+    await until(page, "document.getElementById('script-verify-result').textContent"
+                      " === 'Geslaagd'")
+
     await page.keyboard.press("Alt+h")  # Ophangen
     await wait_for(lambda: state_is(page, "wrap_up"), timeout=10, what="nawerk")
     found["nawerk"] = await axe_violations(page)
+    await keyboard_to(page, "Alt+u", "script-outcome")  # the outcome, by arrow keys
+    for _ in range(10):
+        if await page.evaluate("document.activeElement.value") == "beantwoord":
+            break
+        await page.keyboard.press("ArrowDown")
+    assert await page.evaluate("document.activeElement.value") == "beantwoord"
+    await page.keyboard.press("Tab")  # the notes
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "btn-outcome"
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#script-registered", timeout=10_000)
+    await until(page, "!document.getElementById('btn-end-wrapup').disabled")
     await page.keyboard.press("Alt+e")  # Nawerk beëindigen
     await wait_for(lambda: state_is(page, "available"), timeout=10, what="available again")
 

@@ -65,10 +65,12 @@ async def test_agent_lists_picks_up_calls_and_closes_a_terugbelnotitie(kcc: Harn
     assert row["status"] == "in_behandeling" and row["toegewezen_aan"] == "zoe"
     assert await _pickup(kcc, "anna", overdue) == 409
     assert await _pickup(kcc, "zoe", other_team) == 404  # not her team: not even "exists"
-    logged = await kcc.service.pool.fetchval(
-        "SELECT count(*) FROM processing_log WHERE actor = 'zoe' AND source = $1",
-        f"terugbelnotitie:{overdue}")
-    assert logged == 1
+    logged = dict(await kcc.service.pool.fetch(
+        "SELECT action, count(*) FROM processing_log WHERE actor = 'zoe' AND source = $1 "
+        "GROUP BY action", f"terugbelnotitie:{overdue}"))
+    # The pick-up showed the details once; each list that showed the note logged a read.
+    assert logged.pop("details") == 1
+    assert set(logged) == {"callback_note_read"} and logged["callback_note_read"] >= 1
 
     # Call the citizen from it: through the service, her own softphone rings first.
     await until(page, "document.getElementById('sp-status').dataset.state === 'registered'",
