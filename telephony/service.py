@@ -223,7 +223,13 @@ class KccService:
         if self.redis is not None:
             await self.redis.close()
         if self.pool is not None:
-            await self.pool.close()
+            # close() waits for every connection to be given back; after a database
+            # outage one may never be (a reconnect in progress): then cut them.
+            try:
+                await asyncio.wait_for(self.pool.close(), 10)
+            except TimeoutError:
+                log.warning("PostgreSQL pool did not close in 10 s; terminating it")
+                self.pool.terminate()
 
     # -- AMI -> model -> bus -------------------------------------------------------
     async def _consume(self) -> None:

@@ -96,7 +96,7 @@ class TaskSupervisor:
         if entry is None or entry.task is None:
             return
         entry.stopping = True
-        await _cancel(entry.task)
+        await cancel_and_wait(entry.task)
 
     def health(self) -> dict[str, dict[str, Any]]:
         return {name: entry.health() for name, entry in self.tasks.items()}
@@ -106,11 +106,11 @@ class TaskSupervisor:
             entry.stopping = True
         for entry in self.tasks.values():
             if entry.task is not None:
-                await _cancel(entry.task)
+                await cancel_and_wait(entry.task)
         self.tasks.clear()
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
     """Cancel until done: Python 3.11's wait_for can swallow one cancel."""
     for _ in range(50):
         if task.done():

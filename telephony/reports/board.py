@@ -137,11 +137,12 @@ class LiveBoard:
                        asyncio.create_task(self._listen(), name="board-listen")]
 
     async def stop(self) -> None:
+        from telephony.task_supervisor import cancel_and_wait
+
+        # Re-cancelled until done: Python 3.11's wait_for (in _lead) can swallow a
+        # cancel, which hung the service's stop after a PostgreSQL outage.
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait(task)
         if self.is_leader:
             with contextlib.suppress(Exception):
                 # Hand over at once: the next instance need not wait for the lease.
