@@ -138,6 +138,7 @@ class EventBus:
         self._subs: list[tuple[str, asyncio.Queue[DomainEvent], Handler]] = []
         self._drop_oldest: dict[str, bool] = {}
         self._batch: dict[str, tuple[BatchHandler, int]] = {}
+        self._order: list[tuple[str, asyncio.Queue[DomainEvent], Handler]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.published = 0
         self.failures = 0
@@ -150,6 +151,7 @@ class EventBus:
         sub = (name, asyncio.Queue[DomainEvent](maxsize), handler)
         self._subs.append(sub)
         self._drop_oldest[name] = drop_oldest
+        self._order = sorted(self._subs, key=lambda s: not self._drop_oldest[s[0]])
         self.dropped[name] = 0
         if self._started:
             self._tasks.append(asyncio.create_task(self._pump(*sub), name=f"bus-{name}"))
@@ -171,7 +173,7 @@ class EventBus:
         self.published += 1
         # Live-only views first: they never wait, so a record subscriber holding the
         # publisher back does not also hold back this event's live fan-out.
-        for name, queue, _ in sorted(self._subs, key=lambda s: not self._drop_oldest[s[0]]):
+        for name, queue, _ in self._order:
             if queue.full() and self._drop_oldest[name]:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()

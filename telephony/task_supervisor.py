@@ -12,13 +12,14 @@ exponential backoff with jitter (0.5 s doubling to ``max_backoff``); a run that 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from telephony.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class TaskSupervisor:
         if entry is None or entry.task is None:
             return
         entry.stopping = True
-        await _cancel(entry.task)
+        await cancel_and_wait(entry.task)
 
     def health(self) -> dict[str, dict[str, Any]]:
         return {name: entry.health() for name, entry in self.tasks.items()}
@@ -106,17 +107,7 @@ class TaskSupervisor:
             entry.stopping = True
         for entry in self.tasks.values():
             if entry.task is not None:
-                await _cancel(entry.task)
+                await cancel_and_wait(entry.task)
         self.tasks.clear()
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
-    """Cancel until done: Python 3.11's wait_for can swallow one cancel."""
-    for _ in range(50):
-        if task.done():
-            break
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    if task.done() and not task.cancelled():
-        with contextlib.suppress(BaseException):
-            task.result()
