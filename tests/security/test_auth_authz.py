@@ -75,9 +75,22 @@ async def test_only_the_agent_on_the_call_may_verify_and_see_details(svc):
             assert (await r.json())["error"]["code"] == "not_on_call"
         async with http.get(f"{path}/pop", headers=zoe) as r:
             assert r.status == 200 and (await r.json())["klant"] is None
+        # Nor through the call script's verify step (issue 11), which is how it is done.
+        script = f"{url}/api/calls/{call.linkedid}/script"
+        facts = {"geboortedatum": True, "postcode_huisnummer": True}
+        async with http.post(f"{script}/verify", headers=zoe,
+                             json={"klant_ref": ref, "facts": facts}) as r:
+            assert r.status in (403, 404, 409), await r.text()
+        async with http.get(f"{path}/pop", headers=zoe) as r:
+            assert r.status == 200 and (await r.json())["klant"] is None
         anna = bearer(await svc.token("anna"))
-        async with http.post(f"{path}/verify", headers=anna, json={"klant_ref": ref}) as r:
+        async with http.post(f"{script}/answer", headers=anna,
+                             json={"step": "vraag", "value": "paspoort"}) as r:
             assert r.status == 200, await r.text()
+        async with http.post(f"{script}/verify", headers=anna,
+                             json={"klant_ref": ref, "facts": facts}) as r:
+            assert r.status == 200, await r.text()
+        async with http.get(f"{path}/pop", headers=anna) as r:
             pop = await r.json()
         assert pop["verified"] is True and pop["klant"] is not None
 
