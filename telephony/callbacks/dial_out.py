@@ -1,13 +1,14 @@
 """Click-to-dial: an agent calls a citizen from the panel, through the service.
 
 ``POST /api/calls/dial {"number", "municipality"?}`` (agents and supervisors with a
-phone). The number goes through the call-back number rules (``numbers.normalise``:
-E.164 only, never premium rate or shared cost), so the panel cannot be used to dial
-what a call-back may not. Like a call-back it is agent first: Asterisk rings the
-agent's own endpoint and only after they answered dials the citizen (dialplan
-``kcc-dial-out``) through ``[callbacks] citizen_context`` (the trunk), with the
-municipality's 14 number as caller ID — never the agent's own extension or name.
-The call gets a linkedid ``out-<hex>`` the panel uses to register the contactmoment.
+phone). The number goes through the call-back destination policy's static rules
+(``DestinationPolicy.number``: E.164, allowed countries and number types; refusals
+counted), so the panel cannot be used to dial what a call-back may not. Like a
+call-back it is agent first: Asterisk rings the agent's own endpoint and only after
+they answered dials the citizen (dialplan ``kcc-dial-out``) through ``[callbacks]
+citizen_context`` (the trunk), with the municipality's 14 number as caller ID — never
+the agent's own extension or name. The call gets a linkedid ``out-<hex>`` the panel
+uses to register the contactmoment.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from aiohttp import web
 
 from telephony.acd.agents_repo import AgentError
 from telephony.auth import require_role
-from telephony.callbacks.numbers import BadNumber, normalise
+from telephony.callbacks.destinations import DestinationRefused
+from telephony.callbacks.numbers import BadNumber
 from telephony.config import dialled_digits
 
 if TYPE_CHECKING:
@@ -57,7 +59,13 @@ async def dial(request: web.Request) -> web.Response:
         return _error(400, exc.code, str(exc))
     raw = data.get("number")
     try:
-        number = normalise(raw if isinstance(raw, str) else "", service.config.callbacks.region)
+        # The destination policy's static rules (countries, number types), as a call-back
+        # (issue 10, finding 2): the number the agent clicks came from a caller ID, which
+        # an attacker sets; the panel must not become a way to dial a revenue-share line.
+        number = service.callbacks.policy.number(raw if isinstance(raw, str) else "",
+                                                 "click_to_dial")
+    except DestinationRefused as exc:
+        return _error(exc.status, exc.code, exc.dutch)
     except BadNumber as exc:
         return _error(400, exc.code, str(exc))
     municipality = data.get("municipality") or ""

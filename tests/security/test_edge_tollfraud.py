@@ -100,6 +100,21 @@ async def test_api_refuses_foreign_and_satellite_and_caps(api) -> None:
     assert _refused(h, "number_cap", "api") == 1
 
 
+async def test_click_to_dial_refuses_foreign_and_satellite_numbers(api) -> None:
+    """The panel's "Bel" button dials a number that came from a caller ID: the same
+    destination rules as a call-back, checked before anything is originated."""
+    h, s = api
+    for raw in (UK, SATELLITE, FOREIGN_MOBILE):
+        async with s.post("/api/calls/dial", json={"number": raw}) as r:
+            body = await r.json()
+            assert r.status == 400 and body["error"]["code"] == "country_not_allowed", body
+            assert "nummer" in body["error"]["message"] or "terug" in body["error"]["message"]
+    assert _refused(h, "country_not_allowed", "click_to_dial") == 3
+    # A Dutch mobile passes the number rules (anna's demo phone is no softphone: 409 after).
+    async with s.post("/api/calls/dial", json={"number": "0612340001"}) as r:
+        assert r.status == 409 and (await r.json())["error"]["code"] == "no_phone"
+
+
 async def test_racing_bookings_leave_one_open_callback(api) -> None:
     h, s = api
 
