@@ -72,13 +72,17 @@ async def _reset_agents(h: Harness) -> None:
                 await h.service.acd.logout(login)
 
 
-@pytest.fixture
-async def kcc(kcc_config, sandbox) -> AsyncIterator[Harness]:
-    """The service on the sandbox, demo agents and the demo municipality's klanten."""
+@contextlib.asynccontextmanager
+async def running_kcc(config: Any, setup: Any = None) -> AsyncIterator[Harness]:
+    """The service on the sandbox with ``config`` (a test config), the demo
+    municipality's klanten loaded and no calls or logged-in demo agents left over;
+    ``setup(h)`` runs after the start. Stopped and cleaned up however the test ends."""
     from telephony.demo import load_demo_municipality
 
-    h = Harness(_test_config(kcc_config))
+    h = Harness(config)
     await h.start()
+    if setup is not None:
+        setup(h)
     await load_demo_municipality(h.service)
     await hangup_all(h)
     await _reset_agents(h)
@@ -90,6 +94,13 @@ async def kcc(kcc_config, sandbox) -> AsyncIterator[Harness]:
             await _reset_agents(h)
         finally:
             await h.stop()
+
+
+@pytest.fixture
+async def kcc(kcc_config, sandbox) -> AsyncIterator[Harness]:
+    """The service on the sandbox, demo agents and the demo municipality's klanten."""
+    async with running_kcc(_test_config(kcc_config)) as h:
+        yield h
 
 
 def base_url(h: Harness) -> str:
@@ -153,5 +164,5 @@ async def register_outcome(page: Any, outcome: str = "beantwoord", notes: str = 
     await page.wait_for_selector("#script-registered", timeout=10_000)
 
 
-__all__ = ["Harness", "base_url", "open_panel", "queue_call", "register_outcome", "until",
-           "verify_by_script", "wait_for"]
+__all__ = ["Harness", "base_url", "open_panel", "queue_call", "register_outcome",
+           "running_kcc", "until", "verify_by_script", "wait_for"]

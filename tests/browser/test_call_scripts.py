@@ -88,30 +88,19 @@ async def kcc_ivr(kcc_config, sandbox):
     """The service with its IVR on (quick timeouts, a clock inside opening hours)."""
     from datetime import UTC, datetime
 
-    from harness import _test_config, hangup_all
+    from harness import _test_config
 
-    from telephony.demo import load_demo_municipality
-
-    from .conftest import _reset_agents
+    from .conftest import running_kcc
 
     base = _test_config(kcc_config)
     ivr = base.ivr.model_copy(update={
         "enabled": True, "input_timeout": 2.0, "ask_language": False,
         "prompts": base.ivr.prompts.model_copy(update={"speed": 260})})
-    h = Harness(base.model_copy(update={"ivr": ivr}))
-    await h.start()
-    h.service.ivr.deps.clock = lambda: datetime(2025, 11, 24, 9, 0, tzinfo=UTC)  # open
-    await load_demo_municipality(h.service)
-    await hangup_all(h)
-    await _reset_agents(h)
-    try:
+    def open_now(h: Harness) -> None:
+        h.service.ivr.deps.clock = lambda: datetime(2025, 11, 24, 9, 0, tzinfo=UTC)
+
+    async with running_kcc(base.model_copy(update={"ivr": ivr}), open_now) as h:
         yield h
-    finally:
-        try:
-            await hangup_all(h)
-            await _reset_agents(h)
-        finally:
-            await h.stop()
 
 
 async def test_a_call_through_the_14_number_and_the_ivr_follows_the_script(

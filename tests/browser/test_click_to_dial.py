@@ -22,11 +22,10 @@ import pytest
 
 from .conftest import (
     Harness,
-    _reset_agents,
     _test_config,
     base_url,
-    hangup_all,
     open_panel,
+    running_kcc,
     until,
     wait_for,
 )
@@ -36,24 +35,12 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
 @pytest.fixture
 async def kcc_out(kcc_config, sandbox) -> AsyncIterator[Harness]:
-    from telephony.demo import load_demo_municipality
-
+    """The service dialling citizens into the sandbox's SIPp UAS context."""
     cfg = _test_config(kcc_config)
     cfg = cfg.model_copy(update={"callbacks": cfg.callbacks.model_copy(
         update={"citizen_context": "kcc-test-uas"})})
-    h = Harness(cfg)
-    await h.start()
-    await load_demo_municipality(h.service)
-    await hangup_all(h)
-    await _reset_agents(h)
-    try:
+    async with running_kcc(cfg) as h:
         yield h
-    finally:
-        try:
-            await hangup_all(h)
-            await _reset_agents(h)
-        finally:
-            await h.stop()
 
 
 def _free_udp_port() -> int:
