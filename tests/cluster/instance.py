@@ -2,8 +2,9 @@
 
     python tests/cluster/instance.py PREFIX INSTANCE_ID PORT_SHIFT
 
-Config: ``KCC_TEST_CONFIG`` made into a cluster member by :func:`member_config` (the
-shared test database and Redis prefix, its own HTTP and FastAGI ports).
+Config: ``KCC_TEST_CONFIG`` (default ``config/demo.toml``) made into a cluster member by
+:func:`member_config` (the shared test database and Redis prefix, its own HTTP and
+FastAGI ports).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ async def _main(prefix: str, instance_id: str, shift: int) -> None:
     from telephony.service import KccService
 
     os.environ.setdefault("KCC_DEMO", "1")
-    base = load_config(os.environ["KCC_TEST_CONFIG"])
+    # As tests/conftest.py: config/demo.toml unless KCC_TEST_CONFIG names another (CI
+    # runs without it; a KeyError here was instance A "not starting" there).
+    base = load_config(os.environ.get("KCC_TEST_CONFIG") or ROOT / "config" / "demo.toml")
     service = KccService(member_config(base, prefix, instance_id, shift))
     await service.start()
     await service.link.wait_connected(20)
