@@ -73,17 +73,21 @@ async def _reset_agents(h: Harness) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_kcc(config: Any, setup: Any = None) -> AsyncIterator[Harness]:
-    """The service on the sandbox with ``config`` (a test config), the demo
-    municipality's klanten loaded and no calls or logged-in demo agents left over;
-    ``setup(h)`` runs after the start. Stopped and cleaned up however the test ends."""
+async def running_kcc(config: Any, setup: Any = None, *,
+                      make: Any = Harness) -> AsyncIterator[Any]:
+    """The service on the sandbox with ``config`` (a test config) in a ``make(config)``
+    harness, the demo municipality's klanten loaded and no calls or logged-in demo agents
+    left over; ``setup(h)`` (plain or async) runs once the demo data is loaded. Stopped
+    and cleaned up however the test ends."""
+    import inspect
+
     from telephony.demo import load_demo_municipality
 
-    h = Harness(config)
+    h = make(config)
     await h.start()
-    if setup is not None:
-        setup(h)
     await load_demo_municipality(h.service)
+    if setup is not None and inspect.isawaitable(done := setup(h)):
+        await done
     await hangup_all(h)
     await _reset_agents(h)
     try:

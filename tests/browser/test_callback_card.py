@@ -16,29 +16,18 @@ import pytest
 from tests.callbacks.cbharness import REACHED, CbHarness, cb_config
 
 from .ami_tap import AmiTap
-from .conftest import _reset_agents, hangup_all, open_panel, until, wait_for
+from .conftest import open_panel, running_kcc, until, wait_for
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
 
 @pytest.fixture
 async def cb(kcc_config, sandbox) -> AsyncIterator[CbHarness]:
-    from telephony.demo import load_demo_municipality
+    async def no_callbacks(h: CbHarness) -> None:
+        await h.service.pool.execute("DELETE FROM callbacks")
 
-    h = CbHarness(cb_config(kcc_config))
-    await h.start()
-    await load_demo_municipality(h.service)
-    await h.service.pool.execute("DELETE FROM callbacks")
-    await hangup_all(h)
-    await _reset_agents(h)
-    try:
+    async with running_kcc(cb_config(kcc_config), no_callbacks, make=CbHarness) as h:
         yield h
-    finally:
-        try:
-            await hangup_all(h)
-            await _reset_agents(h)
-        finally:
-            await h.stop()
 
 
 async def test_callback_card_is_painted_before_the_citizen_rings(cb: CbHarness, browser
