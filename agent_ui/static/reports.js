@@ -107,7 +107,10 @@
   } else {
     $("report-view").hidden = false;
     const today = new Date();
-    const iso = (d) => d.toISOString().slice(0, 10);
+    // The KCC's own calendar day (the reports' days are Dutch days), not the UTC date:
+    // just after midnight the UTC date is still yesterday and today's calls fell outside.
+    const iso = (d) => new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Amsterdam" })
+      .format(d);
     $("r-to").value = iso(today);
     $("r-from").value = iso(new Date(today.getTime() - 6 * 86400000));
     show();
